@@ -1,0 +1,129 @@
+// Package render turns an instance of instances.yaml into its compose
+// project: a Go template is executed, and its output loaded and validated by
+// compose-go, so everything that leaves this package is valid Compose.
+package render
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/templates"
+	"text/template"
+)
+
+// Labels wbd puts on every container and network it renders, beside
+// compose's own; lifecycle finds what wbd owns by them.
+const (
+	LabelManaged  = "io.wbd.managed"
+	LabelInstance = "io.wbd.instance"
+)
+
+// Result is one rendered instance.
+type Result struct {
+	// YAML is the template's output: what `wbd render` prints and apply
+	// writes to {root}/NAME/compose.yaml. It holds secret file paths, never
+	// secrets.
+	YAML    []byte
+	Project *types.Project
+}
+
+// Renderer executes one set of templates.
+type Renderer struct {
+	tmpl *template.Template
+	// where names the template file in messages.
+	where string
+}
+
+// New parses the templates in dir, or wbd's embedded default when dir is "".
+func New(dir string) (*Renderer, error) {
+	fsys, where := fs.FS(templates.FS), "built-in "+templates.Main
+	if dir != "" {
+		fsys, where = os.DirFS(dir), filepath.Join(dir, templates.Main)
+		if _, err := fs.Stat(fsys, templates.Main); err != nil {
+			return nil, fmt.Errorf("templates %s: %w", dir, err)
+		}
+	}
+	t, err := template.New(templates.Main).Option("missingkey=error").Funcs(funcs).ParseFS(fsys, "*.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return &Renderer{tmpl: t, where: where}, nil
+}
+
+// Render executes the template for in and loads the output with compose-go.
+func (r *Renderer) Render(ctx context.Context, in *spec.Instance) (*Result, error) {
+	var buf bytes.Buffer
+	if err := r.tmpl.ExecuteTemplate(&buf, templates.Main, NewData(in)); err != nil {
+		return nil, fmt.Errorf("render %s: %s: %w", in.Name, r.where, err)
+	}
+	p, err := Load(ctx, in.Name, in.Dir, buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %s produced invalid compose: %w", in.Name, r.where, err)
+	}
+	return &Result{YAML: buf.Bytes(), Project: p}, nil
+}
+
+// Load loads compose YAML as `docker compose config` would, with full
+// schema validation, as project name. Interpolation sees no host
+// environment, so a render never depends on who runs it.
+func Load(ctx context.Context, name, workDir string, yaml []byte) (*types.Project, error) {
+	details := types.ConfigDetails{
+		WorkingDir:  workDir,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(workDir, "compose.yaml"), Content: yaml}},
+		Environment: types.Mapping{},
+	}
+	return loader.LoadWithContext(ctx, details, func(o *loader.Options) {
+		o.SetProjectName(name, true)
+		o.ResolvePaths = true
+	})
+}
+
+// Data is what a template sees.
+type Data struct {
+	Name string
+	// Dir is the instance directory, {root}/NAME.
+	Dir   string
+	Paths struct {
+		Databases, Sandbox, Exports, Assets, Redis string
+	}
+	// Secrets are the paths of generated secret files, never their content.
+	Secrets struct {
+		PostgresPassword, AdminPassword string
+	}
+	Images      spec.Images
+	Port        int
+	AppPort     int
+	Admin       *spec.Admin
+	Env         []EnvVar // sorted by name
+	Healthcheck []string
+	Labels      struct{ Managed, Instance string }
+}
+
+// EnvVar is one extra app variable.
+type EnvVar struct{ Name, Value string }
+
+// NewData gathers the template's view of in.
+func NewData(in *spec.Instance) *Data {
+	d := &Data{
+		Name: in.Name, Dir: in.Dir, Images: in.Images, Port: in.Port, AppPort: in.AppPort,
+		Admin: in.Admin, Healthcheck: in.Healthcheck,
+	}
+	d.Paths.Databases, d.Paths.Sandbox = in.Path("databases"), in.Path("sandbox")
+	d.Paths.Exports, d.Paths.Assets, d.Paths.Redis = in.Path("exports"), in.Path("assets"), in.Path("redis")
+	d.Secrets.PostgresPassword = SecretPath(in, PostgresPassword)
+	d.Secrets.AdminPassword = SecretPath(in, AdminPassword)
+	d.Labels.Managed, d.Labels.Instance = LabelManaged, LabelInstance
+	for k, v := range in.Env {
+		d.Env = append(d.Env, EnvVar{k, v})
+	}
+	sort.Slice(d.Env, func(i, j int) bool { return d.Env[i].Name < d.Env[j].Name })
+	return d
+}

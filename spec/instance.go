@@ -1,0 +1,215 @@
+package spec
+
+import (
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A layer is one mapping of instance fields, the defaults section or one
+// instance, flattened to keys such as "port", "images.app" and "env.TZ" so
+// that an instance overrides defaults field by field and maps merge key by key.
+type layer map[string]source
+
+// source is where a value came from: its node and its field path in the file.
+type source struct {
+	node  *yaml.Node
+	field string
+}
+
+// instanceFields are the fields of defaults and of every instance.
+const instanceFields = "host, images, port, app_port, admin, env, healthcheck"
+
+var imageKeys = map[string]bool{"app": true, "postgres": true, "redis": true, "admin": true}
+
+func (p *parser) layer(m *yaml.Node, path string) layer {
+	l := layer{}
+	if m.Kind != yaml.MappingNode {
+		if m.Tag != "!!null" {
+			p.errorf(m, path, ErrType, "must be a mapping of instance fields (%s), got %s", instanceFields, kind(m))
+		}
+		return l
+	}
+	p.eachPair(m, path, func(key, val *yaml.Node, field string) {
+		switch key.Value {
+		case "host", "port", "app_port":
+			l[key.Value] = source{val, field}
+		case "healthcheck":
+			if val.Kind != yaml.SequenceNode {
+				p.errorf(val, field, ErrType, "must be a command as a list, e.g. [/app, healthcheck], got %s", kind(val))
+				return
+			}
+			l[key.Value] = source{val, field}
+		case "images":
+			p.submap(l, val, field, "images", func(k *yaml.Node, f string) bool {
+				if !imageKeys[k.Value] {
+					p.unknown(k, f, "app, postgres, redis, admin")
+					return false
+				}
+				return true
+			})
+		case "env":
+			p.submap(l, val, field, "env", nil)
+		case "admin":
+			if val.Kind == yaml.ScalarNode && val.Tag == "!!bool" && val.Value == "false" {
+				l["admin"] = source{val, field} // explicitly off, even if defaults turn it on
+				return
+			}
+			if val.Kind != yaml.MappingNode {
+				p.errorf(val, field, ErrType, "must be {port: N} to run the admin container, or false, got %s", kind(val))
+				return
+			}
+			l["admin"] = source{val, field}
+			p.submap(l, val, field, "admin", func(k *yaml.Node, f string) bool {
+				if k.Value != "port" {
+					p.unknown(k, f, "port")
+					return false
+				}
+				return true
+			})
+		default:
+			p.unknown(key, field, instanceFields)
+		}
+	})
+	return l
+}
+
+// submap flattens a nested mapping into l under prefix, keeping the keys ok accepts.
+func (p *parser) submap(l layer, m *yaml.Node, field, prefix string, ok func(key *yaml.Node, field string) bool) {
+	if m.Kind != yaml.MappingNode {
+		p.errorf(m, field, ErrType, "must be a mapping, got %s", kind(m))
+		return
+	}
+	p.eachPair(m, field, func(key, val *yaml.Node, f string) {
+		if ok == nil || ok(key, f) {
+			l[prefix+"."+key.Value] = source{val, f}
+		}
+	})
+}
+
+// merge overlays an instance's layer on the defaults.
+func merge(def, inst layer) layer {
+	out := layer{}
+	for k, v := range def {
+		out[k] = v
+	}
+	if a, ok := inst["admin"]; ok && a.node.Kind == yaml.ScalarNode {
+		for k := range out {
+			if k == "admin" || strings.HasPrefix(k, "admin.") {
+				delete(out, k)
+			}
+		}
+	}
+	for k, v := range inst {
+		out[k] = v
+	}
+	return out
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// instanceSources remembers where an instance's published ports came from.
+type instanceSources struct {
+	in        *Instance
+	port      source
+	adminPort source
+}
+
+func (p *parser) instances(m *yaml.Node, def layer, root string) []*Instance {
+	if m.Kind != yaml.MappingNode {
+		if m.Tag != "!!null" {
+			p.errorf(m, "instances", ErrType, "must be a mapping of instance name to its fields, got %s", kind(m))
+		}
+		return nil
+	}
+	var all []instanceSources
+	p.eachPair(m, "instances", func(key, val *yaml.Node, field string) {
+		if !nameRE.MatchString(key.Value) {
+			p.errorf(key, field, ErrName, "invalid instance name %q: it names containers, a network and a directory, so use 1-63 lowercase letters, digits and '-', starting with a letter or digit", key.Value)
+		}
+		l := merge(def, p.layer(val, field))
+		in, srcs := p.decode(l, key, field)
+		in.Dir = filepath.Join(root, key.Value)
+		all = append(all, srcs)
+	})
+	p.portConflicts(all)
+	out := make([]*Instance, len(all))
+	for i, s := range all {
+		out[i] = s.in
+	}
+	return out
+}
+
+// decode turns one merged layer into an Instance; key is the instance's name
+// in the file, nil when decoding defaults alone, where nothing is required.
+func (p *parser) decode(l layer, key *yaml.Node, field string) (*Instance, instanceSources) {
+	in := &Instance{Env: map[string]string{}}
+	if key != nil {
+		in.Name, in.Line = key.Value, key.Line
+	}
+	srcs := instanceSources{in: in}
+	if s, ok := l["host"]; ok {
+		in.Host = p.host(s)
+	}
+	if s, ok := l["port"]; ok {
+		in.Port, srcs.port = p.port(s.node, s.field), s
+	} else if key != nil {
+		p.errorf(key, field+".port", ErrRequired, "required: the host port published for the app (set it here or in defaults)")
+	}
+	if s, ok := l["app_port"]; ok {
+		in.AppPort = p.port(s.node, s.field)
+	}
+	if _, ok := l["admin"]; ok && l["admin"].node.Kind == yaml.MappingNode {
+		in.Admin = &Admin{}
+		if s, ok := l["admin.port"]; ok {
+			in.Admin.Port, srcs.adminPort = p.port(s.node, s.field), s
+		} else {
+			p.errorf(l["admin"].node, l["admin"].field+".port", ErrRequired, "required: the host port published for the admin container")
+		}
+	}
+	for _, k := range []string{"app", "postgres", "redis", "admin"} {
+		s, ok := l["images."+k]
+		if !ok {
+			continue
+		}
+		ref := p.image(s)
+		switch k {
+		case "app":
+			in.Images.App = ref
+		case "postgres":
+			in.Images.Postgres = ref
+		case "redis":
+			in.Images.Redis = ref
+		case "admin":
+			in.Images.Admin = ref
+		}
+	}
+	if _, ok := l["images.app"]; !ok && key != nil {
+		p.errorf(key, field+".images.app", ErrRequired, "required: the app image has no default; set it here or in defaults.images.app")
+	}
+	for _, k := range sortedKeys(l, "env.") {
+		name := strings.TrimPrefix(k, "env.")
+		if v, ok := p.env(name, l[k]); ok {
+			in.Env[name] = v
+		}
+	}
+	if s, ok := l["healthcheck"]; ok {
+		in.Healthcheck = p.command(s)
+	}
+	fillDefaults(in)
+	return in, srcs
+}
+
+func sortedKeys(l layer, prefix string) []string {
+	var keys []string
+	for k := range l {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}

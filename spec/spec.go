@@ -1,0 +1,83 @@
+// Package spec is wbd's file format: instances.yaml, parsed strictly into the
+// desired state of every instance, with errors that point at file, line and field.
+package spec
+
+import "path/filepath"
+
+// Version is the only format version this wbd reads.
+const Version = 1
+
+// Config is a parsed and validated instances.yaml.
+type Config struct {
+	// File is the name the config was read from; it only appears in messages.
+	File string
+	// Root is the absolute directory under which instance NAME lives in Root/NAME.
+	Root string
+	// Templates is the directory of a user's own compose templates, or "" for
+	// wbd's embedded default.
+	Templates string
+	// Instances in file order, defaults already merged in.
+	Instances []*Instance
+}
+
+// Instance returns the instance called name, or nil.
+func (c *Config) Instance(name string) *Instance {
+	for _, in := range c.Instances {
+		if in.Name == name {
+			return in
+		}
+	}
+	return nil
+}
+
+// Names lists the instance names in file order.
+func (c *Config) Names() []string {
+	names := make([]string, len(c.Instances))
+	for i, in := range c.Instances {
+		names[i] = in.Name
+	}
+	return names
+}
+
+// Instance is the desired state of one instance: one compose project.
+type Instance struct {
+	Name string
+	// Dir is Root/Name, the instance directory holding its bind-mounted data.
+	Dir string
+	// Host is the Docker endpoint; "" means the local engine.
+	Host   string
+	Images Images
+	// Port is the host port published for the app.
+	Port int
+	// AppPort is the port the app listens on inside its container.
+	AppPort int
+	// Admin is nil when the admin container is off.
+	Admin *Admin
+	// Env is extra app environment.
+	Env map[string]string
+	// Healthcheck is the app's healthcheck command (exec form); empty keeps
+	// the image's own.
+	Healthcheck []string
+	// Line is where the instance is named in the file, for messages.
+	Line int
+}
+
+// Images are the image references of an instance's services.
+type Images struct {
+	App      string `json:"app"`
+	Postgres string `json:"postgres"`
+	Redis    string `json:"redis"`
+	Admin    string `json:"admin"`
+}
+
+// Admin turns the admin container on and publishes it on Port.
+type Admin struct {
+	Port int `json:"port"`
+}
+
+// Subdirectories are created in every instance directory, as the plan's
+// SUBDIRECTORIES, and bind-mounted by the template.
+var Subdirectories = []string{"databases", "sandbox", "exports", "assets", "redis"}
+
+// Path returns the absolute path of sub inside the instance directory.
+func (in *Instance) Path(sub string) string { return filepath.Join(in.Dir, sub) }

@@ -1,0 +1,135 @@
+package spec
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+
+	"github.com/distribution/reference"
+	"go.yaml.in/yaml/v3"
+)
+
+// hostSchemes are the Docker endpoints wbd can reach.
+var hostSchemes = map[string]bool{"unix": true, "tcp": true, "ssh": true}
+
+func (p *parser) host(s source) string {
+	h := p.str(s.node, s.field)
+	if h == "" {
+		return ""
+	}
+	u, err := url.Parse(h)
+	if err != nil || !hostSchemes[u.Scheme] || (u.Scheme == "unix" && u.Path == "") || (u.Scheme != "unix" && u.Host == "") {
+		p.errorf(s.node, s.field, ErrType, "must be a Docker endpoint such as unix:///var/run/docker.sock, tcp://10.0.0.2:2376 or ssh://ops@box2, got %q", h)
+		return ""
+	}
+	return h
+}
+
+func (p *parser) image(s source) string {
+	ref := p.str(s.node, s.field)
+	if ref == "" {
+		p.errorf(s.node, s.field, ErrImage, "must be an image reference such as postgres:17.4, got an empty value")
+		return ""
+	}
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		p.errorf(s.node, s.field, ErrImage, "invalid image reference %q: %v", ref, err)
+		return ""
+	}
+	return ref
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reservedEnv are the variables the default template sets itself.
+var reservedEnv = map[string]string{
+	"REDIS_URL":              "it is always redis://NAME-redis:6379",
+	"PGHOST":                 "it is always NAME-postgres",
+	"PGPORT":                 "it is always 5432",
+	"PGUSER":                 "it is always postgres",
+	"PGDATABASE":             "it is always postgres",
+	"PORT":                   "set app_port instead",
+	"POSTGRES_PASSWORD_FILE": "wbd generates the password into NAME/secrets/postgres-password",
+	"POSTGRES_PASSWORD":      "secrets never belong in instances.yaml; wbd generates the password into NAME/secrets/postgres-password",
+}
+
+func (p *parser) env(name string, s source) (string, bool) {
+	if !envNameRE.MatchString(name) {
+		p.errorf(s.node, s.field, ErrEnv, "invalid variable name %q: use letters, digits and '_', not starting with a digit", name)
+		return "", false
+	}
+	if why, ok := reservedEnv[name]; ok {
+		p.errorf(s.node, s.field, ErrEnv, "%s is set by wbd: %s", name, why)
+		return "", false
+	}
+	if s.node.Kind != yaml.ScalarNode {
+		p.errorf(s.node, s.field, ErrType, "must be a string, got %s", kind(s.node))
+		return "", false
+	}
+	if s.node.Tag == "!!null" {
+		return "", true
+	}
+	return s.node.Value, true
+}
+
+func (p *parser) command(s source) []string {
+	if len(s.node.Content) == 0 {
+		p.errorf(s.node, s.field, ErrRequired, "must name a command, e.g. [/app, healthcheck]")
+		return nil
+	}
+	var argv []string
+	for i, n := range s.node.Content {
+		n = resolve(n)
+		arg := p.str(n, fmt.Sprintf("%s[%d]", s.field, i))
+		argv = append(argv, arg)
+	}
+	return argv
+}
+
+// localHost is what "" means when comparing where ports are published.
+const localHost = "unix:///var/run/docker.sock"
+
+// portConflicts reports two instances publishing one host port on one host,
+// whether as app or admin port.
+func (p *parser) portConflicts(all []instanceSources) {
+	type use struct {
+		host string
+		port int
+	}
+	type owner struct {
+		name string
+		src  source
+	}
+	first := map[use]owner{}
+	check := func(name, host string, port int, s source) {
+		if port == 0 {
+			return
+		}
+		if host == "" {
+			host = localHost
+		}
+		u := use{host, port}
+		if prev, ok := first[u]; ok {
+			p.errorf(s.node, s.field, ErrPortConflict, "instance %s: port %d on %s is already published by instance %s (%s, line %d)",
+				name, port, host, prev.name, prev.src.field, prev.src.node.Line)
+			return
+		}
+		first[u] = owner{name, s}
+	}
+	for _, s := range all {
+		check(s.in.Name, s.in.Host, s.in.Port, s.port)
+		if s.in.Admin != nil {
+			check(s.in.Name, s.in.Host, s.in.Admin.Port, s.adminPort)
+		}
+	}
+}
+
+// sortErrors puts errors in file order; map walks must not change it.
+func sortErrors(l ErrorList) {
+	sort.SliceStable(l, func(i, j int) bool {
+		if l[i].Line != l[j].Line {
+			return l[i].Line < l[j].Line
+		}
+		return l[i].Col < l[j].Col
+	})
+}
