@@ -11,6 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/spec"
 )
 
@@ -150,8 +151,8 @@ func checkPlan(t *testing.T, p *types.Project, in *spec.Instance) {
 			t.Errorf("%s has POSTGRES_PASSWORD in its environment", s.Name)
 		}
 	}
-	if got := p.Secrets["postgres_password"].File; got != SecretPath(in, PostgresPassword) {
-		t.Errorf("postgres_password file=%q, want %q", got, SecretPath(in, PostgresPassword))
+	if got := p.Secrets["postgres_password"].File; got != instdir.SecretPath(in, instdir.PostgresPassword) {
+		t.Errorf("postgres_password file=%q, want %q", got, instdir.SecretPath(in, instdir.PostgresPassword))
 	}
 
 	if in.Admin != nil {

@@ -11,12 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"text/template"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/spec"
 	"github.com/wbd-dev/wbd/templates"
-	"text/template"
 )
 
 // Labels wbd puts on every container and network it renders, beside
@@ -118,8 +119,8 @@ func NewData(in *spec.Instance) *Data {
 	}
 	d.Paths.Databases, d.Paths.Sandbox = in.Path("databases"), in.Path("sandbox")
 	d.Paths.Exports, d.Paths.Assets, d.Paths.Redis = in.Path("exports"), in.Path("assets"), in.Path("redis")
-	d.Secrets.PostgresPassword = SecretPath(in, PostgresPassword)
-	d.Secrets.AdminPassword = SecretPath(in, AdminPassword)
+	d.Secrets.PostgresPassword = instdir.SecretPath(in, instdir.PostgresPassword)
+	d.Secrets.AdminPassword = instdir.SecretPath(in, instdir.AdminPassword)
 	d.Labels.Managed, d.Labels.Instance = LabelManaged, LabelInstance
 	for k, v := range in.Env {
 		d.Env = append(d.Env, EnvVar{k, v})

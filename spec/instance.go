@@ -16,8 +16,8 @@ type layer map[string]source
 
 // source is where a value came from: its node and its field path in the file.
 type source struct {
-	node  *yaml.Node
-	field string
+	key, node *yaml.Node
+	field     string
 }
 
 // instanceFields are the fields of defaults and of every instance.
@@ -36,13 +36,13 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 	p.eachPair(m, path, func(key, val *yaml.Node, field string) {
 		switch key.Value {
 		case "host", "port", "app_port":
-			l[key.Value] = source{val, field}
+			l[key.Value] = source{key, val, field}
 		case "healthcheck":
 			if val.Kind != yaml.SequenceNode {
 				p.errorf(val, field, ErrType, "must be a command as a list, e.g. [/app, healthcheck], got %s", kind(val))
 				return
 			}
-			l[key.Value] = source{val, field}
+			l[key.Value] = source{key, val, field}
 		case "images":
 			p.submap(l, val, field, "images", func(k *yaml.Node, f string) bool {
 				if !imageKeys[k.Value] {
@@ -55,14 +55,14 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 			p.submap(l, val, field, "env", nil)
 		case "admin":
 			if val.Kind == yaml.ScalarNode && val.Tag == "!!bool" && val.Value == "false" {
-				l["admin"] = source{val, field} // explicitly off, even if defaults turn it on
+				l["admin"] = source{key, val, field} // explicitly off, even if defaults turn it on
 				return
 			}
 			if val.Kind != yaml.MappingNode {
 				p.errorf(val, field, ErrType, "must be {port: N} to run the admin container, or false, got %s", kind(val))
 				return
 			}
-			l["admin"] = source{val, field}
+			l["admin"] = source{key, val, field}
 			p.submap(l, val, field, "admin", func(k *yaml.Node, f string) bool {
 				if k.Value != "port" {
 					p.unknown(k, f, "port")
@@ -85,7 +85,7 @@ func (p *parser) submap(l layer, m *yaml.Node, field, prefix string, ok func(key
 	}
 	p.eachPair(m, field, func(key, val *yaml.Node, f string) {
 		if ok == nil || ok(key, f) {
-			l[prefix+"."+key.Value] = source{val, f}
+			l[prefix+"."+key.Value] = source{key, val, f}
 		}
 	})
 }

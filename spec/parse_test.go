@@ -118,10 +118,10 @@ func TestErrors(t *testing.T) {
 		{"image empty", head + "instances:\n  a: {port: 1, images: {app: \"\"}}\n", []string{":4:30: instances.a.images.app: must be an image reference"}, ErrImage},
 		{"image malformed", head + "instances:\n  a: {port: 1, images: {app: x, postgres: \"Postgres:17\"}}\n", []string{":4:43: instances.a.images.postgres: invalid image reference \"Postgres:17\""}, ErrImage},
 		{"image bad tag", head + "instances:\n  a: {port: 1, images: {app: \"app:1:2\"}}\n", []string{":4:30: instances.a.images.app: invalid image reference"}, ErrImage},
-		{"env name", head + "instances:\n  a: {port: 1, images: {app: x}, env: {1FOO: x}}\n", []string{":4:46: instances.a.env.1FOO: invalid variable name"}, ErrEnv},
-		{"env name dash", head + "instances:\n  a: {port: 1, images: {app: x}, env: {FOO-BAR: x}}\n", []string{":4:49: instances.a.env.FOO-BAR: invalid variable name"}, ErrEnv},
-		{"env secret", head + "instances:\n  a: {port: 1, images: {app: x}, env: {POSTGRES_PASSWORD: hunter2}}\n", []string{":4:59: instances.a.env.POSTGRES_PASSWORD: POSTGRES_PASSWORD is set by wbd: secrets never belong"}, ErrEnv},
-		{"env reserved", head + "defaults:\n  env: {REDIS_URL: redis://elsewhere}\ninstances: {}\n", []string{":4:20: defaults.env.REDIS_URL: REDIS_URL is set by wbd"}, ErrEnv},
+		{"env name", head + "instances:\n  a: {port: 1, images: {app: x}, env: {1FOO: x}}\n", []string{":4:40: instances.a.env.1FOO: invalid variable name"}, ErrEnv},
+		{"env name dash", head + "instances:\n  a: {port: 1, images: {app: x}, env: {FOO-BAR: x}}\n", []string{":4:40: instances.a.env.FOO-BAR: invalid variable name"}, ErrEnv},
+		{"env secret", head + "instances:\n  a: {port: 1, images: {app: x}, env: {POSTGRES_PASSWORD: hunter2}}\n", []string{":4:40: instances.a.env.POSTGRES_PASSWORD: POSTGRES_PASSWORD is set by wbd: secrets never belong"}, ErrEnv},
+		{"env reserved", head + "defaults:\n  env: {REDIS_URL: redis://elsewhere}\ninstances: {}\n", []string{":4:9: defaults.env.REDIS_URL: REDIS_URL is set by wbd"}, ErrEnv},
 		{"env not scalar", head + "instances:\n  a: {port: 1, images: {app: x}, env: {A: [1]}}\n", []string{":4:43: instances.a.env.A: must be a string, got a list"}, ErrType},
 		{"host scheme", head + "instances:\n  a: {port: 1, host: \"box2:2375\", images: {app: x}}\n", []string{":4:22: instances.a.host: must be a Docker endpoint"}, ErrType},
 		{"healthcheck not list", head + "instances:\n  a: {port: 1, healthcheck: \"curl x\", images: {app: x}}\n", []string{":4:29: instances.a.healthcheck: must be a command as a list"}, ErrType},
@@ -134,7 +134,7 @@ func TestErrors(t *testing.T) {
 			":4:3: instances.A_:",
 			":4:14: instances.A_.port:",
 			":4:31: instances.A_.images.app:",
-			":4:49: instances.A_.env.x y:",
+			":4:42: instances.A_.env.x y:",
 		}, ErrPort},
 	}
 	for _, tt := range tests {

@@ -75,9 +75,5 @@ type Admin struct {
 	Port int `json:"port"`
 }
 
-// Subdirectories are created in every instance directory, as the plan's
-// SUBDIRECTORIES, and bind-mounted by the template.
-var Subdirectories = []string{"databases", "sandbox", "exports", "assets", "redis"}
-
 // Path returns the absolute path of sub inside the instance directory.
 func (in *Instance) Path(sub string) string { return filepath.Join(in.Dir, sub) }

@@ -55,11 +55,11 @@ var reservedEnv = map[string]string{
 
 func (p *parser) env(name string, s source) (string, bool) {
 	if !envNameRE.MatchString(name) {
-		p.errorf(s.node, s.field, ErrEnv, "invalid variable name %q: use letters, digits and '_', not starting with a digit", name)
+		p.errorf(s.key, s.field, ErrEnv, "invalid variable name %q: use letters, digits and '_', not starting with a digit", name)
 		return "", false
 	}
 	if why, ok := reservedEnv[name]; ok {
-		p.errorf(s.node, s.field, ErrEnv, "%s is set by wbd: %s", name, why)
+		p.errorf(s.key, s.field, ErrEnv, "%s is set by wbd: %s", name, why)
 		return "", false
 	}
 	if s.node.Kind != yaml.ScalarNode {

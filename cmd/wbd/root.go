@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/spec"
+)
+
+// Exit codes, as the --help of wbd states them.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // an operation failed or the file is invalid
+	exitUsage   = 2 // the command line is wrong
+	defaultFile = "instances.yaml"
+)
+
+// usageError marks errors of the command line, which exit with exitUsage.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// run is wbd with its arguments and outputs; main only wires it to the process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "wbd: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) || isFlagError(err) {
+		fmt.Fprintln(stderr, "Run 'wbd --help' for usage.")
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	file string
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "wbd",
+		Short: "Run many instances of the wb-fastr application from one file",
+		Long: `wbd keeps every wb-fastr instance on your Docker hosts as instances.yaml says:
+one compose project per instance (postgres, redis with its cache on disk,
+an optional admin, and the app), rendered from a template and driven through
+the Docker Compose library.
+
+The file is found with -f, else $WBD_CONFIG, else ./instances.yaml.
+
+Exit codes: 0 success, 1 an operation failed or the file is invalid,
+2 the command line is wrong.`,
+		Example: `  # Check the file, then see what one instance becomes
+  wbd validate
+  wbd render testing
+
+  # Use another file
+  wbd -f /etc/wbd/instances.yaml validate`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	def := defaultFile
+	if env := os.Getenv("WBD_CONFIG"); env != "" {
+		def = env
+	}
+	root.PersistentFlags().StringVarP(&g.file, "file", "f", def, "the instances file (env WBD_CONFIG)")
+	root.AddCommand(
+		newValidateCmd(g),
+		newRenderCmd(g),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// load reads the instances file named by the flags.
+func (g *globals) load() (*spec.Config, error) {
+	cfg, err := spec.Load(g.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w (name the file with -f FILE or WBD_CONFIG)", err)
+	}
+	return cfg, err
+}
+
+// selectInstances resolves NAME... or --all (also written @all) to
+// instances in file order.
+func selectInstances(cfg *spec.Config, names []string, all bool) ([]*spec.Instance, error) {
+	for _, n := range names {
+		if n == "@all" {
+			all = true
+		}
+	}
+	if all {
+		if len(names) > 0 && !(len(names) == 1 && names[0] == "@all") {
+			return nil, usagef("give instance names or --all, not both")
+		}
+		return cfg.Instances, nil
+	}
+	if len(names) == 0 {
+		return nil, usagef("name an instance (%s) or give --all", strings.Join(cfg.Names(), ", "))
+	}
+	var out []*spec.Instance
+	seen := map[string]bool{}
+	for _, n := range names {
+		in := cfg.Instance(n)
+		if in == nil {
+			return nil, fmt.Errorf("instance %q is not in %s (it has: %s)", n, cfg.File, strings.Join(cfg.Names(), ", "))
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+func isFlagError(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "accepts ") ||
+		strings.HasPrefix(msg, "requires ") || strings.Contains(msg, "flag needs an argument")
+}

@@ -1,0 +1,100 @@
+package instdir
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/wbd-dev/wbd/spec"
+)
+
+func TestPrepare(t *testing.T) {
+	root := t.TempDir()
+	in := &spec.Instance{Name: "testing", Dir: filepath.Join(root, "testing"), Admin: &spec.Admin{Port: 5051}}
+	// An existing instance: some data already there, one subdirectory missing.
+	if err := os.MkdirAll(in.Path("databases"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := in.Path("databases/PG_VERSION")
+	if err := os.WriteFile(data, []byte("17\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Prepare(in); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range Subdirectories {
+		if fi, err := os.Stat(in.Path(sub)); err != nil || !fi.IsDir() {
+			t.Errorf("%s: %v", sub, err)
+		}
+	}
+	if b, err := os.ReadFile(data); err != nil || string(b) != "17\n" {
+		t.Errorf("existing data changed: %q, %v", b, err)
+	}
+	pw := SecretPath(in, PostgresPassword)
+	first, err := os.ReadFile(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) < 20 {
+		t.Errorf("secret %q is too short", first)
+	}
+	for _, name := range []string{PostgresPassword, AdminPassword} {
+		fi, err := os.Stat(SecretPath(in, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != 0o600 {
+			t.Errorf("%s mode=%v, want 0600", name, got)
+		}
+	}
+	// A second Prepare keeps the secret: postgres keeps the first password.
+	if err := Prepare(in); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(pw); string(again) != string(first) {
+		t.Errorf("secret regenerated: %q, then %q", first, again)
+	}
+}
+
+func TestEnsureSecretRace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	var wg sync.WaitGroup
+	created := make(chan bool, 20)
+	for range 20 {
+		wg.Go(func() {
+			c, err := EnsureSecret(path)
+			if err != nil {
+				t.Error(err)
+			}
+			created <- c
+		})
+	}
+	wg.Wait()
+	close(created)
+	n := 0
+	for c := range created {
+		if c {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d callers created the secret, want 1", n)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".s.tmp*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "compose.yaml")
+	for _, content := range []string{"one\n", "two\n"} {
+		if err := WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != content {
+			t.Errorf("content=%q, want %q", b, content)
+		}
+	}
+}
