@@ -418,14 +418,6 @@ build_redis_broken() {
 }
 
 build_app() {
-	local t
-	t="$(now_ms)"
-	# Being written in parallel: until it has Go files, warn and go on.
-	# TODO(lead): drop this fallback once examples/refapp has landed.
-	if ! compgen -G "$repo_root/examples/refapp/*.go" >/dev/null; then
-		report wbd.local/app:1 SKIPPED "$t" "WARNING: no Go files in examples/refapp yet: app image not built"
-		return 0
-	fi
 	build_go_image app wbd.local/app:1 ./examples/refapp refapp
 }
 

@@ -16,6 +16,8 @@ step "packages"
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# The reference app's tests run a real Postgres from Debian's packages.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing ${need[*]}: run as root, or: sudo apt-get install -y ${need[*]}" >&2
@@ -26,7 +28,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 fi
 # The test suites start their own redis-server; the Debian service is not needed.
-echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), debootstrap ok"
+echo "redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), postgres $(ls /usr/lib/postgresql), debootstrap ok"
 
 step "docker engine"
 scripts/ensure-engine.sh
