@@ -1,0 +1,190 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// ApplyOptions tunes Apply.
+type ApplyOptions struct {
+	// Adopt replaces the containers of the imperative CLI (see Legacy)
+	// instead of refusing.
+	Adopt bool
+	// WaitTimeout bounds the wait for containers to run and be healthy;
+	// zero means two minutes.
+	WaitTimeout time.Duration
+}
+
+// Action is what a step does, or did, to a service's container.
+type Action string
+
+const (
+	ActionCreate    Action = "create"
+	ActionRecreate  Action = "recreate"
+	ActionStart     Action = "start" // same container, was not running
+	ActionUnchanged Action = "unchanged"
+	ActionRemove    Action = "remove" // orphan: its service left the project
+)
+
+// Report is what Apply or Restart did.
+type Report struct {
+	Instance string
+	Services []ServiceReport // in start order, then removed orphans
+	Adopted  []Container     // legacy containers replaced
+	Warnings []string
+}
+
+// ServiceReport is what happened to one service.
+type ServiceReport struct {
+	ServiceState        // as seen at the end
+	Action       Action // what was done
+	ContainerID  string
+}
+
+// Apply brings instance project.Name to project, like `docker compose up -d
+// --remove-orphans --wait`: it creates what is missing, recreates the
+// containers whose configuration or image changed (compose's config hash),
+// leaves the others untouched, removes orphans, starts everything and waits
+// until it runs and is healthy. An optional service (redis) that does not
+// start is a warning in the Report. Apply refuses with a *LegacyError when
+// the imperative CLI's containers are in the way, unless opts.Adopt.
+func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOptions) (Report, error) {
+	p, err := desired(project)
+	if err != nil {
+		return Report{}, fmt.Errorf("apply: %w", err)
+	}
+	log := e.log.With(keyInstance, p.Name)
+	rep := Report{Instance: p.Name}
+	in, err := e.observeOwned(ctx, p.Name)
+	if err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
+	legacy, err := e.inTheWay(ctx, p)
+	if err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
+	if len(legacy) > 0 && !opts.Adopt {
+		return rep, &LegacyError{Instance: p.Name, Containers: legacy}
+	}
+	s, err := e.session(e.progress)
+	if err != nil {
+		return rep, err
+	}
+	if len(legacy) > 0 {
+		log.Info("adopting legacy containers", keyContainers, containerNames(legacy))
+		warnings, err := e.adopt(ctx, s, p.Name, legacy)
+		rep.Warnings = append(rep.Warnings, warnings...)
+		if err != nil {
+			return rep, err
+		}
+		rep.Adopted = legacy
+	}
+	if err := e.pullMissing(ctx, s, p); err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
+	err = s.compose.Create(ctx, p, api.CreateOptions{
+		RemoveOrphans:        true,
+		Recreate:             api.RecreateDiverged,
+		RecreateDependencies: api.RecreateDiverged,
+	})
+	if err != nil {
+		return rep, fmt.Errorf("apply %s: create: %w", p.Name, err)
+	}
+	started, err := e.startAll(ctx, s, p, opts.WaitTimeout)
+	if started != nil {
+		rep.Warnings = append(rep.Warnings, started.warnings...)
+		rep.Services = e.compare(ctx, p.Name, in, started.states)
+	}
+	for _, w := range rep.Warnings {
+		log.Warn(w)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
+	return rep, nil
+}
+
+// inTheWay returns the legacy containers holding the project's container
+// names, and refuses when a container holding one of those names belongs
+// to something else.
+func (e *Engine) inTheWay(ctx context.Context, p *types.Project) ([]Container, error) {
+	legacy, err := e.Legacy(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	var foreign []string
+	for _, svc := range p.Services {
+		name := containerName(p, svc)
+		c, err := e.api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+		if err != nil {
+			continue // not found, or gone meanwhile: compose will say
+		}
+		labels := c.Container.Config.Labels
+		switch {
+		case labels[api.ProjectLabel] == p.Name && owned(labels):
+		case labels[api.ProjectLabel] == "" && slices.ContainsFunc(legacy, func(l Container) bool { return l.ID == c.Container.ID }):
+		default:
+			foreign = append(foreign, "container "+name)
+		}
+	}
+	if len(foreign) > 0 {
+		slices.Sort(foreign)
+		return nil, &NotOwnedError{Instance: p.Name, Resources: foreign}
+	}
+	return legacy, nil
+}
+
+// compare tells, per service, what happened between before and the states
+// seen at the end.
+func (e *Engine) compare(ctx context.Context, name string, before *instance, after []ServiceState) []ServiceReport {
+	prev := before.byService()
+	now, err := e.observe(ctx, name)
+	if err != nil {
+		now = &instance{}
+	}
+	cur := now.byService()
+	var out []ServiceReport
+	for _, st := range after {
+		r := ServiceReport{ServiceState: st, Action: ActionUnchanged}
+		c, had := prev[st.Service]
+		n, has := cur[st.Service]
+		r.ContainerID = n.ID
+		switch {
+		case !had:
+			r.Action = ActionCreate
+		case has && n.ID != c.ID:
+			r.Action = ActionRecreate
+		case c.State != container.StateRunning && st.State == "running":
+			r.Action = ActionStart
+		}
+		out = append(out, r)
+		delete(prev, st.Service)
+	}
+	for _, svc := range inStopOrder(keys(prev)) {
+		if _, still := cur[svc]; still {
+			continue
+		}
+		c := prev[svc]
+		out = append(out, ServiceReport{
+			ServiceState: ServiceState{Service: svc, Container: toContainer(c).Name, State: "removed"},
+			Action:       ActionRemove,
+			ContainerID:  c.ID,
+		})
+	}
+	return out
+}
+
+func keys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}

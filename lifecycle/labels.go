@@ -1,0 +1,133 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+)
+
+// Labels render/ puts on every service and network of an instance.
+const (
+	LabelManaged  = "io.wbd.managed"  // "true"
+	LabelInstance = "io.wbd.instance" // the instance name
+)
+
+// Container is a container as found on the engine.
+type Container struct {
+	ID      string
+	Name    string
+	Service string // compose's service label; "" when it has none
+	Image   string
+	State   string // created, running, exited, ...
+}
+
+func toContainer(c container.Summary) Container {
+	name := ""
+	if len(c.Names) > 0 {
+		name = strings.TrimPrefix(c.Names[0], "/")
+	}
+	return Container{
+		ID:      c.ID,
+		Name:    name,
+		Service: c.Labels[api.ServiceLabel],
+		Image:   c.Image,
+		State:   string(c.State),
+	}
+}
+
+func owned(labels map[string]string) bool {
+	return labels[LabelManaged] == "true"
+}
+
+func projectFilter(name string) client.Filters {
+	return make(client.Filters).Add("label", api.ProjectLabel+"="+name)
+}
+
+// instance is what the engine holds for one compose project.
+type instance struct {
+	name       string
+	containers []container.Summary // owned service containers (one-offs left out)
+	networks   []string            // owned network names
+	foreign    []string            // project resources wbd does not manage
+}
+
+// observe lists the instance's containers and networks by compose's project
+// label and splits them into owned and foreign.
+func (e *Engine) observe(ctx context.Context, name string) (*instance, error) {
+	cs, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: projectFilter(name)})
+	if err != nil {
+		return nil, fmt.Errorf("list containers of %s: %w", name, err)
+	}
+	ns, err := e.api.NetworkList(ctx, client.NetworkListOptions{Filters: projectFilter(name)})
+	if err != nil {
+		return nil, fmt.Errorf("list networks of %s: %w", name, err)
+	}
+	in := &instance{name: name}
+	for _, c := range cs.Items {
+		switch {
+		case !owned(c.Labels):
+			in.foreign = append(in.foreign, "container "+toContainer(c).Name)
+		case c.Labels[api.OneoffLabel] != "True":
+			in.containers = append(in.containers, c)
+		}
+	}
+	for _, n := range ns.Items {
+		if owned(n.Labels) {
+			in.networks = append(in.networks, n.Name)
+		} else {
+			in.foreign = append(in.foreign, "network "+n.Name)
+		}
+	}
+	return in, nil
+}
+
+// observeOwned is observe, refusing when the project holds foreign resources.
+func (e *Engine) observeOwned(ctx context.Context, name string) (*instance, error) {
+	in, err := e.observe(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.foreign) > 0 {
+		return nil, &NotOwnedError{Instance: name, Resources: in.foreign}
+	}
+	return in, nil
+}
+
+// byService returns the instance's containers keyed by service.
+func (in *instance) byService() map[string]container.Summary {
+	m := make(map[string]container.Summary, len(in.containers))
+	for _, c := range in.containers {
+		m[c.Labels[api.ServiceLabel]] = c
+	}
+	return m
+}
+
+// Projects returns the names of the wbd-managed compose projects on the
+// engine, sorted: those with a container or a network carrying both
+// io.wbd.managed=true and compose's project label. It is the inventory to
+// prune instances that left the file.
+func (e *Engine) Projects(ctx context.Context) ([]string, error) {
+	f := make(client.Filters).Add("label", LabelManaged+"=true", api.ProjectLabel)
+	cs, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list wbd containers: %w", err)
+	}
+	ns, err := e.api.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list wbd networks: %w", err)
+	}
+	var names []string
+	for _, c := range cs.Items {
+		names = append(names, c.Labels[api.ProjectLabel])
+	}
+	for _, n := range ns.Items {
+		names = append(names, n.Labels[api.ProjectLabel])
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}

@@ -1,0 +1,87 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/compose/v5/pkg/api"
+)
+
+// Pull pulls each image once, one after the other, with progress to w. The
+// error names every image that failed.
+func (e *Engine) Pull(ctx context.Context, images []string, w io.Writer) error {
+	s, err := e.session(w)
+	if err != nil {
+		return err
+	}
+	return pull(ctx, s, images)
+}
+
+func pull(ctx context.Context, s *session, images []string) error {
+	images = slices.Clone(images)
+	slices.Sort(images)
+	var errs []error
+	for _, img := range slices.Compact(images) {
+		project := &types.Project{Name: "wbd-pull", Services: types.Services{
+			"image": {Name: "image", ContainerSpec: types.ContainerSpec{Image: img, PullPolicy: types.PullPolicyAlways}},
+		}}
+		err := s.compose.Pull(ctx, project, api.PullOptions{})
+		if err == nil {
+			err = ctx.Err() // compose reports an interrupted pull as a success
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pull %s: %w", img, distinct(err)))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pullMissing pulls the images of p not present on the engine. Compose
+// would pull them too, but its error does not say which image failed.
+func (e *Engine) pullMissing(ctx context.Context, s *session, p *types.Project) error {
+	var missing []string
+	for _, svc := range p.Services {
+		if svc.Image == "" || svc.PullPolicy == types.PullPolicyNever {
+			continue
+		}
+		ids, err := e.imageIDs(ctx, svc.Image)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			missing = append(missing, svc.Image)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return pull(ctx, s, missing)
+}
+
+// distinct drops repeats from a joined error: compose's Pull joins the
+// error of a failed pull with itself.
+func distinct(err error) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, e := range joined.Unwrap() {
+		if e != nil && !seen[e.Error()] {
+			seen[e.Error()] = true
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
