@@ -1,8 +1,10 @@
 package instdir
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -97,4 +99,28 @@ func TestWriteFile(t *testing.T) {
 			t.Errorf("content=%q, want %q", b, content)
 		}
 	}
+}
+
+func TestLock(t *testing.T) {
+	in := &spec.Instance{Name: "testing", Dir: filepath.Join(t.TempDir(), "testing")}
+	unlock, err := Lock(in, "wbd run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flock is per open file, so a second Lock in this process conflicts
+	// just as another process would.
+	_, err = Lock(in, "wbd apply")
+	var le *LockedError
+	if !errors.As(err, &le) {
+		t.Fatalf("second Lock: err=%v, want a LockedError", err)
+	}
+	if !strings.Contains(le.Holder, "wbd run (pid ") {
+		t.Errorf("holder=%q, want it to name wbd run and its pid", le.Holder)
+	}
+	unlock()
+	unlock2, err := Lock(in, "wbd apply")
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	unlock2()
 }

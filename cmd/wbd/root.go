@@ -51,6 +51,7 @@ type globals struct {
 }
 
 func newRoot() *cobra.Command {
+	cobra.EnableCommandSorting = false // list commands in the order an operator uses them
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "wbd",
@@ -82,6 +83,14 @@ Exit codes: 0 success, 1 an operation failed or the file is invalid,
 	root.AddCommand(
 		newValidateCmd(g),
 		newRenderCmd(g),
+		newPlanCmd(g),
+		newApplyCmd(g),
+		newRestartCmd(g),
+		newDownCmd(g),
+		newPullCmd(g),
+		newStatusCmd(g),
+		newLogsCmd(g),
+		newCacheCmd(g),
 		newVersionCmd(),
 	)
 	return root

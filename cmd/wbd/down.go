@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/instdir"
+	"github.com/wbd-dev/wbd/spec"
+)
+
+func newDownCmd(g *globals) *cobra.Command {
+	var f rolloutFlags
+	cmd := &cobra.Command{
+		Use:   "down NAME...",
+		Short: "Stop instances and remove their containers, keeping their data",
+		Long: `Down stops each named instance in the plan's order: app, admin, redis, then
+postgres (with 30 s to shut down cleanly), and removes its containers and
+network. It never deletes the instance directory, its bind-mounted data or a
+volume: apply brings the instance back with its data.
+
+A name that has left the file is taken down too, on the local engine, from
+the labels wbd put on its containers.`,
+		Example: `  wbd down testing
+  wbd down testing nigeria --keep-going`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDown(cmd.Context(), g, args, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().IntVar(&f.parallel, "parallel", 1, "how many instances at a time")
+	cmd.Flags().BoolVar(&f.keepGoing, "keep-going", false, "go on with the next instances after one fails")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as JSON")
+	return cmd
+}
+
+func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, stdout, stderr io.Writer) error {
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	var ins []*spec.Instance
+	for _, n := range names {
+		in := cfg.Instance(n)
+		if in == nil {
+			// Gone from the file: still ours on the engine, by its labels.
+			in = &spec.Instance{Name: n, Dir: filepath.Join(cfg.Root, n)}
+		}
+		ins = append(ins, in)
+	}
+	es := newEngines(stderr)
+	defer es.close()
+	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
+		unlock, err := instdir.Lock(in, "wbd down")
+		if err != nil {
+			return "", nil, err
+		}
+		defer unlock()
+		eng, err := es.get(ctx, in.Host)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := eng.Down(ctx, in.Name); err != nil {
+			return "", nil, err
+		}
+		return fmt.Sprintf("containers and network removed; data kept in %s", in.Dir), nil, nil
+	})
+	return report(stdout, stderr, "down", outs, f.asJSON)
+}

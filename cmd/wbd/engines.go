@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	"github.com/wbd-dev/wbd/lifecycle"
+)
+
+// engines connects to each Docker endpoint once, on first use, and
+// remembers a failure so that every instance of an unreachable host fails
+// at once with the same message while the others go on.
+type engines struct {
+	progress io.Writer
+
+	mu   sync.Mutex
+	open map[string]*lifecycle.Engine
+	errs map[string]error
+}
+
+func newEngines(progress io.Writer) *engines {
+	return &engines{progress: progress, open: map[string]*lifecycle.Engine{}, errs: map[string]error{}}
+}
+
+func (es *engines) get(ctx context.Context, host string) (*lifecycle.Engine, error) {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	if e, ok := es.open[host]; ok {
+		return e, nil
+	}
+	if err, ok := es.errs[host]; ok {
+		return nil, err
+	}
+	e, err := lifecycle.Connect(ctx, host, lifecycle.WithProgress(es.progress))
+	if err != nil {
+		es.errs[host] = err
+		return nil, err
+	}
+	es.open[host] = e
+	return e, nil
+}
+
+func (es *engines) close() {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	for _, e := range es.open {
+		e.Close()
+	}
+}

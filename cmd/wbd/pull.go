@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/spec"
+)
+
+func newPullCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pull [NAME...]",
+		Short: "Pull the images instances use, each once per host",
+		Long: `Pull fetches every image the named instances use (all instances when none
+is named) on each instance's Docker host, so that a later apply or restart
+does not wait on the registry. An image several instances share is pulled
+once per host. The admin image is pulled only for instances that run admin.`,
+		Example: `  wbd pull
+  wbd pull testing`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			ins := cfg.Instances
+			if len(args) > 0 {
+				if ins, err = selectInstances(cfg, args, false); err != nil {
+					return err
+				}
+			}
+			byHost := map[string][]string{}
+			var hosts []string
+			for _, in := range ins {
+				if _, ok := byHost[in.Host]; !ok {
+					hosts = append(hosts, in.Host)
+				}
+				byHost[in.Host] = append(byHost[in.Host], imagesOf(in)...)
+			}
+			es := newEngines(cmd.ErrOrStderr())
+			defer es.close()
+			var errs []error
+			for _, host := range hosts {
+				images := slices.Compact(slices.Sorted(slices.Values(byHost[host])))
+				eng, err := es.get(cmd.Context(), host)
+				if err == nil {
+					err = eng.Pull(cmd.Context(), images, cmd.ErrOrStderr())
+				}
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: pulled %d images\n", hostName(host), len(images))
+			}
+			return errors.Join(errs...)
+		},
+	}
+	return cmd
+}
+
+func imagesOf(in *spec.Instance) []string {
+	images := []string{in.Images.App, in.Images.Postgres, in.Images.Redis}
+	if in.Admin != nil {
+		images = append(images, in.Images.Admin)
+	}
+	return images
+}
+
+func hostName(host string) string {
+	if host == "" {
+		return "local engine"
+	}
+	return host
+}

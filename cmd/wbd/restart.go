@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/instdir"
+	"github.com/wbd-dev/wbd/spec"
+)
+
+func newRestartCmd(g *globals) *cobra.Command {
+	var f rolloutFlags
+	cmd := &cobra.Command{
+		Use:   "restart NAME...|--all",
+		Short: "Stop instances in order, then start them again",
+		Long: `Restart stops each named instance as down does (app, admin, redis, then
+postgres) and starts the same containers again, waiting until they run and
+are healthy. Nothing is recreated: to change an instance, edit the file and
+apply. With redis's cache on disk, the app comes back warm.`,
+		Example: `  wbd restart testing
+  wbd restart --all --parallel 2`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRestart(cmd.Context(), g, args, f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags, stdout, stderr io.Writer) error {
+	_, ins, results, err := g.loadAndRender(ctx, names, f.all)
+	if err != nil {
+		return err
+	}
+	es := newEngines(stderr)
+	defer es.close()
+	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
+		unlock, err := instdir.Lock(in, "wbd restart")
+		if err != nil {
+			return "", nil, err
+		}
+		defer unlock()
+		eng, err := es.get(ctx, in.Host)
+		if err != nil {
+			return "", nil, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		rep, err := eng.Restart(ctx, results[in.Name].Project)
+		return summarize(rep), rep.Warnings, err
+	})
+	return report(stdout, stderr, "restart", outs, f.asJSON)
+}

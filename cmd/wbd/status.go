@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/lifecycle"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [NAME...]",
+		Short: "Show each instance's services as the engine reports them",
+		Long: `Status lists, per instance and service, the container, its state and health,
+its image, whether it matches what the file renders now, and since when it
+runs. Without names it shows every instance in the file.`,
+		Example: `  wbd status
+  wbd status testing --json | jq '.[].services[] | select(.matches == false)'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd.Context(), g, args, asJSON, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+type instanceStatus struct {
+	Instance string          `json:"instance"`
+	Host     string          `json:"host,omitempty"`
+	Services []serviceStatus `json:"services"`
+	Error    string          `json:"error,omitempty"`
+}
+
+type serviceStatus struct {
+	Service   string     `json:"service"`
+	Container string     `json:"container,omitempty"`
+	State     string     `json:"state"`
+	Health    string     `json:"health,omitempty"`
+	Image     string     `json:"image,omitempty"`
+	Matches   *bool      `json:"matches,omitempty"`
+	Since     *time.Time `json:"since,omitempty"`
+}
+
+func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, stdout io.Writer) error {
+	all := len(names) == 0
+	_, ins, results, err := g.loadAndRender(ctx, names, all)
+	if err != nil {
+		return err
+	}
+	es := newEngines(io.Discard)
+	defer es.close()
+	var out []instanceStatus
+	var errs []error
+	for _, in := range ins {
+		st := instanceStatus{Instance: in.Name, Host: in.Host, Services: []serviceStatus{}}
+		eng, err := es.get(ctx, in.Host)
+		var services []lifecycle.ServiceStatus
+		if err == nil {
+			services, err = eng.Status(ctx, in.Name, results[in.Name].Project)
+		}
+		if err != nil {
+			st.Error = err.Error()
+			errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
+		}
+		for _, s := range services {
+			ss := serviceStatus{Service: s.Service, Container: s.Container, State: s.State, Health: s.Health, Image: s.Image, Matches: s.UpToDate}
+			if !s.StartedAt.IsZero() && s.State == "running" {
+				ss.Since = &s.StartedAt
+			}
+			st.Services = append(st.Services, ss)
+		}
+		out = append(out, st)
+	}
+	if asJSON {
+		if err := writeJSON(stdout, out); err != nil {
+			return err
+		}
+	} else {
+		printStatus(stdout, out)
+	}
+	return errors.Join(errs...)
+}
+
+func printStatus(w io.Writer, sts []instanceStatus) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tSERVICE\tCONTAINER\tSTATE\tHEALTH\tIMAGE\tMATCHES FILE\tSINCE")
+	for _, st := range sts {
+		if st.Error != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\terror\t-\t-\t-\t%s\n", st.Instance, firstLine(st.Error))
+			continue
+		}
+		for _, s := range st.Services {
+			matches, since := "-", "-"
+			if s.Matches != nil {
+				matches = map[bool]string{true: "yes", false: "no"}[*s.Matches]
+			}
+			if s.Since != nil {
+				since = time.Since(*s.Since).Round(time.Second).String() + " ago"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Instance, s.Service, dash(s.Container), s.State, dash(s.Health), dash(s.Image), matches, since)
+		}
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
