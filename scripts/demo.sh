@@ -61,11 +61,15 @@ step "wbd apply demo"
 step "wbd status demo"
 "$wbd" -f "$file" status demo
 
-step "the app, cold then warm (served from redis)"
-for i in 1 2; do
-  curl -fsS "http://127.0.0.1:$port/datasets/hmis" | head -c 300
-  echo
-done
+get() { curl -fsS "http://127.0.0.1:$port/datasets/hmis" | sed 's/"data":{[^}]*},//'; }
+
+step "the app: the first request computes from postgres, the next comes from redis"
+get
+get
+
+step "wbd restart demo: the cache survives, so the first request after it is warm"
+"$wbd" -f "$file" restart demo
+get
 
 cat <<MSG
 
@@ -75,7 +79,7 @@ The demo instance runs:
   redis   docker exec demo-redis redis-cli KEYS "cache:*"
   data    $root/demo/{databases,redis,sandbox,exports,assets}
 
-Try:  $wbd -f $file restart demo      # the cache survives: the next request is fast
-      $wbd -f $file plan demo         # after editing $file
+Try:  $wbd -f $file plan demo         # after editing $file, then apply demo
+      $wbd -f $file cache stats demo
 Down: make demo-down                  # data stays on disk
 MSG

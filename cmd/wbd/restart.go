@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/instdir"
@@ -48,7 +49,11 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 		ctx, cancel := context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 		rep, err := eng.Restart(ctx, results[in.Name].Project)
-		return summarize(rep), rep.Warnings, err
+		var services []string
+		for _, s := range rep.Services {
+			services = append(services, s.Service)
+		}
+		return "stopped in order and started: " + strings.Join(services, ", "), rep.Warnings, err
 	})
 	return report(stdout, stderr, "restart", outs, f.asJSON)
 }
