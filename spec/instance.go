@@ -111,6 +111,10 @@ func merge(def, inst layer) layer {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
+// ValidName reports whether name can name an instance: it becomes container,
+// network and directory names.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 // instanceSources remembers where an instance's published ports came from.
 type instanceSources struct {
 	in        *Instance

@@ -87,23 +87,16 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, a
 // applyInstance is apply for one instance: prepare its directory, write its
 // compose file, converge it, all under the instance's lock.
 func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *render.Result, opts lifecycle.ApplyOptions) (string, []string, error) {
-	unlock, err := instdir.Lock(in, "wbd apply")
-	if err != nil {
-		return "", nil, err
-	}
-	defer unlock()
-	if err := instdir.Prepare(in); err != nil {
-		return "", nil, err
-	}
-	if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {
-		return "", nil, err
-	}
-	eng, err := es.get(ctx, in.Host)
-	if err != nil {
-		return "", nil, err
-	}
-	rep, err := eng.Apply(ctx, res.Project, opts)
-	return summarize(rep), rep.Warnings, err
+	return es.locked(ctx, in, "wbd apply", func(eng *lifecycle.Engine) (string, []string, error) {
+		if err := instdir.Prepare(in); err != nil {
+			return "", nil, err
+		}
+		if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {
+			return "", nil, err
+		}
+		rep, err := eng.Apply(ctx, res.Project, opts)
+		return summarize(rep), rep.Warnings, err
+	})
 }
 
 // summarize says what happened to each service, grouped by action:

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"github.com/wbd-dev/wbd/instdir"
+	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
 )
 
@@ -45,6 +45,9 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 	for _, n := range names {
 		in := cfg.Instance(n)
 		if in == nil {
+			if !spec.ValidName(n) {
+				return usagef("%q is not an instance name", n)
+			}
 			// Gone from the file: still ours on the engine, by its labels.
 			in = &spec.Instance{Name: n, Dir: filepath.Join(cfg.Root, n)}
 		}
@@ -53,19 +56,12 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 	es := newEngines(stderr)
 	defer es.close()
 	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
-		unlock, err := instdir.Lock(in, "wbd down")
-		if err != nil {
-			return "", nil, err
-		}
-		defer unlock()
-		eng, err := es.get(ctx, in.Host)
-		if err != nil {
-			return "", nil, err
-		}
-		if err := eng.Down(ctx, in.Name); err != nil {
-			return "", nil, err
-		}
-		return fmt.Sprintf("containers and network removed; data kept in %s", in.Dir), nil, nil
+		return es.locked(ctx, in, "wbd down", func(eng *lifecycle.Engine) (string, []string, error) {
+			if err := eng.Down(ctx, in.Name); err != nil {
+				return "", nil, err
+			}
+			return fmt.Sprintf("containers and network removed; data kept in %s", in.Dir), nil, nil
+		})
 	})
 	return report(stdout, stderr, "down", outs, f.asJSON)
 }

@@ -5,7 +5,9 @@ import (
 	"io"
 	"sync"
 
+	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // engines connects to each Docker endpoint once, on first use, and
@@ -47,4 +49,18 @@ func (es *engines) close() {
 	for _, e := range es.open {
 		e.Close()
 	}
+}
+
+// locked runs fn with in's engine while holding in's lock, as who.
+func (es *engines) locked(ctx context.Context, in *spec.Instance, who string, fn func(*lifecycle.Engine) (string, []string, error)) (string, []string, error) {
+	unlock, err := instdir.Lock(in, who)
+	if err != nil {
+		return "", nil, err
+	}
+	defer unlock()
+	eng, err := es.get(ctx, in.Host)
+	if err != nil {
+		return "", nil, err
+	}
+	return fn(eng)
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/wbd-dev/wbd/instdir"
+	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
 )
 
@@ -37,23 +37,16 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 	es := newEngines(stderr)
 	defer es.close()
 	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
-		unlock, err := instdir.Lock(in, "wbd restart")
-		if err != nil {
-			return "", nil, err
-		}
-		defer unlock()
-		eng, err := es.get(ctx, in.Host)
-		if err != nil {
-			return "", nil, err
-		}
-		ctx, cancel := context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-		rep, err := eng.Restart(ctx, results[in.Name].Project)
-		var services []string
-		for _, s := range rep.Services {
-			services = append(services, s.Service)
-		}
-		return "stopped in order and started: " + strings.Join(services, ", "), rep.Warnings, err
+		return es.locked(ctx, in, "wbd restart", func(eng *lifecycle.Engine) (string, []string, error) {
+			ctx, cancel := context.WithTimeout(ctx, f.timeout)
+			defer cancel()
+			rep, err := eng.Restart(ctx, results[in.Name].Project)
+			var services []string
+			for _, s := range rep.Services {
+				services = append(services, s.Service)
+			}
+			return "stopped in order and started: " + strings.Join(services, ", "), rep.Warnings, err
+		})
 	})
 	return report(stdout, stderr, "restart", outs, f.asJSON)
 }
