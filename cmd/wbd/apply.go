@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -88,6 +92,9 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, a
 // compose file, converge it, all under the instance's lock.
 func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *render.Result, opts lifecycle.ApplyOptions) (string, []string, error) {
 	return es.locked(ctx, in, "wbd apply", func(eng *lifecycle.Engine) (string, []string, error) {
+		if err := checkPostgresSecret(in); err != nil {
+			return "", nil, err
+		}
 		if err := instdir.Prepare(in); err != nil {
 			return "", nil, err
 		}
@@ -97,6 +104,23 @@ func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *ren
 		rep, err := eng.Apply(ctx, res.Project, opts)
 		return summarize(rep), rep.Warnings, err
 	})
+}
+
+// checkPostgresSecret refuses to generate a postgres password for a database
+// that already exists (one the old CLI ran, or copied from elsewhere): the
+// database keeps the password it was created with, so the app could not log
+// in, and with --adopt the running old containers would already be gone.
+func checkPostgresSecret(in *spec.Instance) error {
+	secret := instdir.SecretPath(in, instdir.PostgresPassword)
+	if _, err := os.Lstat(secret); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(in.Path("databases"), "PG_VERSION")); err != nil {
+		return nil
+	}
+	return fmt.Errorf("instance %s: %s holds a postgres database but %s does not exist: "+
+		"write that database's postgres password there (mode 0600) first, or the app could not log in with the one wbd would generate",
+		in.Name, in.Path("databases"), secret)
 }
 
 // summarize says what happened to each service, grouped by action:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/lifecycle"
@@ -22,7 +24,8 @@ network. It never deletes the instance directory, its bind-mounted data or a
 volume: apply brings the instance back with its data.
 
 A name that has left the file is taken down too, on the local engine, from
-the labels wbd put on its containers.`,
+the labels wbd put on its containers; a name that is neither in the file
+nor a wbd instance there is an error.`,
 		Example: `  wbd down testing
   wbd down testing nigeria --keep-going`,
 		Args: cobra.MinimumNArgs(1),
@@ -56,6 +59,11 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 	es := newEngines(stderr)
 	defer es.close()
 	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
+		if cfg.Instance(in.Name) == nil {
+			if err := checkManaged(ctx, es, cfg, in.Name); err != nil {
+				return "", nil, err
+			}
+		}
 		return es.locked(ctx, in, "wbd down", func(eng *lifecycle.Engine) (string, []string, error) {
 			if err := eng.Down(ctx, in.Name); err != nil {
 				return "", nil, err
@@ -64,4 +72,22 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 		})
 	})
 	return report(stdout, stderr, "down", outs, f.asJSON)
+}
+
+// checkManaged refuses a name that is neither in the file nor a wbd
+// instance on the local engine: most likely a typo, which down must not
+// report as done, nor leave a directory for.
+func checkManaged(ctx context.Context, es *engines, cfg *spec.Config, name string) error {
+	eng, err := es.get(ctx, "")
+	if err != nil {
+		return err
+	}
+	projects, err := eng.Projects(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(projects, name) {
+		return fmt.Errorf("instance %q is not in %s (it has: %s), nor a wbd instance on the local engine", name, cfg.File, strings.Join(cfg.Names(), ", "))
+	}
+	return nil
 }
