@@ -77,6 +77,11 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if err != nil {
 		return rep, err
 	}
+	// Pull first: what can fail without side effects fails before a
+	// legacy instance is stopped for adoption.
+	if err := e.pullMissing(ctx, s, p); err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
 	if len(legacy) > 0 {
 		log.Info("adopting legacy containers", keyContainers, containerNames(legacy))
 		warnings, err := e.adopt(ctx, s, p.Name, legacy)
@@ -85,9 +90,6 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 			return rep, err
 		}
 		rep.Adopted = legacy
-	}
-	if err := e.pullMissing(ctx, s, p); err != nil {
-		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
 	err = s.compose.Create(ctx, p, api.CreateOptions{
 		RemoveOrphans:        true,
