@@ -140,6 +140,7 @@ func (p *parser) instances(m *yaml.Node, def layer, root string) []*Instance {
 		all = append(all, srcs)
 	})
 	p.portConflicts(all)
+	p.nameConflicts(m, all)
 	out := make([]*Instance, len(all))
 	for i, s := range all {
 		out[i] = s.in

@@ -104,6 +104,7 @@ func TestErrors(t *testing.T) {
 		{"name uppercase", head + "instances:\n  Testing: {port: 1, images: {app: x}}\n", []string{":4:3: instances.Testing: invalid instance name"}, ErrName},
 		{"name with underscore", head + "instances:\n  my_app: {port: 1, images: {app: x}}\n", []string{":4:3: instances.my_app: invalid instance name"}, ErrName},
 		{"name too long", head + "instances:\n  " + strings.Repeat("a", 64) + ": {port: 1, images: {app: x}}\n", []string{":4:3: instances.aaaa"}, ErrName},
+		{"name taken by a container", head + "instances:\n  x: {port: 1, images: {app: x}}\n  x-redis: {port: 2, images: {app: x}}\n", []string{":5:3: instances.x-redis: instance name \"x-redis\" is the container name of instance x's redis container"}, ErrName},
 		{"port zero", head + "instances:\n  a: {port: 0, images: {app: x}}\n", []string{":4:13: instances.a.port: must be 1-65535, got 0"}, ErrPort},
 		{"port too big", head + "instances:\n  a: {port: 70000, images: {app: x}}\n", []string{":4:13: instances.a.port: must be 1-65535, got 70000"}, ErrPort},
 		{"port text", head + "instances:\n  a: {port: http, images: {app: x}}\n", []string{":4:13: instances.a.port: must be a port number 1-65535, got \"http\""}, ErrPort},

@@ -133,3 +133,41 @@ func sortErrors(l ErrorList) {
 		return l[i].Col < l[j].Col
 	})
 }
+
+// serviceSuffixes name an instance's other containers: NAME-postgres, ...
+var serviceSuffixes = []string{"postgres", "redis", "admin"}
+
+// nameConflicts reports an instance whose app container, named for it,
+// would take the name of another instance's service container: instances
+// x and x-redis cannot live on one host.
+func (p *parser) nameConflicts(m *yaml.Node, all []instanceSources) {
+	type key struct{ host, name string }
+	hostOf := func(in *Instance) string {
+		if in.Host == "" {
+			return localHost
+		}
+		return in.Host
+	}
+	owner := map[key]string{}
+	for _, s := range all {
+		for _, suffix := range serviceSuffixes {
+			owner[key{hostOf(s.in), s.in.Name + "-" + suffix}] = s.in.Name + "'s " + suffix
+		}
+	}
+	for _, s := range all {
+		if taken, ok := owner[key{hostOf(s.in), s.in.Name}]; ok {
+			p.errorf(keyNode(m, s.in.Name), "instances."+s.in.Name, ErrName,
+				"instance name %q is the container name of instance %s container; rename one of them", s.in.Name, taken)
+		}
+	}
+}
+
+// keyNode finds the key node naming an instance, for its position.
+func keyNode(m *yaml.Node, name string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := resolve(m.Content[i]); k.Value == name {
+			return k
+		}
+	}
+	return m
+}
