@@ -109,7 +109,9 @@ func merge(def, inst layer) layer {
 	return out
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+// nameRE is the plan's rule with compose's own on top: a container_name
+// has at least two characters.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 
 // ValidName reports whether name can name an instance: it becomes container,
 // network and directory names.
@@ -132,7 +134,7 @@ func (p *parser) instances(m *yaml.Node, def layer, root string) []*Instance {
 	var all []instanceSources
 	p.eachPair(m, "instances", func(key, val *yaml.Node, field string) {
 		if !nameRE.MatchString(key.Value) {
-			p.errorf(key, field, ErrName, "invalid instance name %q: it names containers, a network and a directory, so use 1-63 lowercase letters, digits and '-', starting with a letter or digit", key.Value)
+			p.errorf(key, field, ErrName, "invalid instance name %q: it names containers, a network and a directory, so use 2-63 lowercase letters, digits and '-', starting with a letter or digit", key.Value)
 		}
 		l := merge(def, p.layer(val, field))
 		in, srcs := p.decode(l, key, field)
