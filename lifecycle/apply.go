@@ -91,6 +91,17 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 		}
 		rep.Adopted = legacy
 	}
+	// An interrupted recreate leaves a container named ID_NAME that compose
+	// keeps; the plan's names are how containers find each other.
+	if ms, err := e.Misnamed(ctx, project); err == nil && len(ms) > 0 {
+		renamed, err := e.FixNames(ctx, ms)
+		for _, r := range renamed {
+			rep.Warnings = append(rep.Warnings, "renamed container "+r+", left by an interrupted recreate")
+		}
+		if err != nil {
+			return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+		}
+	}
 	err = s.compose.Create(ctx, p, api.CreateOptions{
 		RemoveOrphans:        true,
 		Recreate:             api.RecreateDiverged,
