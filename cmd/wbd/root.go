@@ -90,6 +90,7 @@ Exit codes: 0 success, 1 an operation failed or the file is invalid,
 		newPullCmd(g),
 		newStatusCmd(g),
 		newLogsCmd(g),
+		newRunCmd(g),
 		newCacheCmd(g),
 		newVersionCmd(),
 	)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/reconcile"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -19,7 +20,11 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "Show each instance's services as the engine reports them",
 		Long: `Status lists, per instance and service, the container, its state and health,
 its image, whether it matches what the file renders now, and since when it
-runs. Without names it shows every instance in the file.`,
+runs. Without names it shows every instance in the file.
+
+When wbd run watches this file's root, its view follows: per instance the
+last reconcile and its result, the last error, and whether it matches the
+file.`,
 		Example: `  wbd status
   wbd status testing --json | jq '.[].services[] | select(.matches == false)'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -35,6 +40,8 @@ type instanceStatus struct {
 	Host     string          `json:"host,omitempty"`
 	Services []serviceStatus `json:"services"`
 	Error    string          `json:"error,omitempty"`
+	// Daemon is wbd run's view of the instance, when a daemon runs.
+	Daemon *reconcile.InstanceStatus `json:"daemon,omitempty"`
 }
 
 type serviceStatus struct {
@@ -49,16 +56,20 @@ type serviceStatus struct {
 
 func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, stdout io.Writer) error {
 	all := len(names) == 0
-	_, ins, results, err := g.loadAndRender(ctx, names, all)
+	cfg, ins, results, err := g.loadAndRender(ctx, names, all)
 	if err != nil {
 		return err
 	}
+	daemon := daemonStatus(cfg.Root)
 	es := newEngines(io.Discard)
 	defer es.close()
 	var out []instanceStatus
 	var errs []error
 	for _, in := range ins {
 		st := instanceStatus{Instance: in.Name, Host: in.Host, Services: []serviceStatus{}}
+		if daemon != nil {
+			st.Daemon = daemon.Instance(in.Name)
+		}
 		eng, err := es.get(ctx, in.Host)
 		var services []lifecycle.ServiceStatus
 		if err == nil {
@@ -83,6 +94,9 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 		}
 	} else {
 		printStatus(stdout, out)
+		if daemon != nil {
+			printDaemonStatus(stdout, daemon, time.Now())
+		}
 	}
 	return errors.Join(errs...)
 }

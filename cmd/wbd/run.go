@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/reconcile"
+	"github.com/wbd-dev/wbd/watch"
+	"golang.org/x/sync/errgroup"
+)
+
+// runFlags are the flags of wbd run.
+type runFlags struct {
+	parallel        int
+	resync          time.Duration
+	shutdownTimeout time.Duration
+	timeout         time.Duration
+	debounce        time.Duration
+	maxFailures     int
+	failureWindow   time.Duration
+	logFormat       string
+	logLevel        string
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Keep every instance as the file says: watch it and reconcile (the daemon)",
+		Long: `Run is wbd's daemon. It stays in the foreground and keeps every instance of the
+file as the file says, so that a rollout is an edit: change an image tag in
+instances.yaml, save, and the host converges.
+
+At start it reconciles every instance: each one is planned against its
+engine and applied when the plan is not empty, as 'wbd apply' would (services
+whose configuration changed are recreated, the others are not touched).
+Then it watches the file (its directory: editors save by renaming) and
+reconciles on every saved change, on engine events (a wbd container died,
+was stopped or removed) and every --resync. Instances go one at a time, or
+--parallel at a time.
+
+An instance removed from the file is taken down (app, admin, redis, postgres,
+then its network); its directory and data stay on disk. Only projects whose
+compose directory is under the file's root are ever taken down.
+
+A file that does not parse or render is logged as FILE:LINE:COL and changes
+nothing: the last valid configuration stays in force until the file is
+fixed. SIGHUP reads the file (and the templates) again and retries every
+instance at once.
+
+Failures back off (5s doubling to 5m); an instance failing --max-failures
+times within --failure-window is held until the window frees up. An
+instance locked by a wbd command in a shell is retried a few seconds later.
+A Docker engine that does not answer is retried with backoff; only its
+instances wait for it.
+
+SIGTERM or SIGINT lets the operation in flight finish (at most
+--shutdown-timeout), then exits 0 without stopping any instance; a second
+signal exits at once. Under systemd (Type=notify) it reports READY=1 after
+the first pass, a STATUS= line after every pass, and WATCHDOG=1 when the
+unit sets WatchdogSec. Its view of each instance is in {root}/.wbd-daemon.json,
+which 'wbd status' shows. Logs are one line per event on stderr.`,
+		Example: `  wbd run -f /etc/wbd/instances.yaml
+  wbd run --parallel 2 --resync 5m --log-format json
+
+  # Reload after changing a template
+  systemctl reload wbd      # or: kill -HUP $(pidof wbd)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRun(cmd.Context(), g, f, cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.parallel, "parallel", 1, "how many instances are reconciled at a time")
+	fl.DurationVar(&f.resync, "resync", time.Minute, "how often every instance is compared with its engine")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long the operation in flight may go on after SIGTERM")
+	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long an instance may take to be running and healthy")
+	fl.DurationVar(&f.debounce, "debounce", watch.DefaultDebounce, "how long the file must be quiet after a change before it is read")
+	fl.IntVar(&f.maxFailures, "max-failures", reconcile.DefaultRetry.Attempts, "failed attempts allowed per instance within --failure-window")
+	fl.DurationVar(&f.failureWindow, "failure-window", reconcile.DefaultRetry.Window, "the window of --max-failures")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error {
+	log, err := newLogger(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	if f.parallel < 1 || f.resync <= 0 || f.shutdownTimeout <= 0 || f.timeout <= 0 || f.maxFailures < 1 || f.failureWindow <= 0 {
+		return usagef("--parallel and --max-failures must be at least 1, durations positive")
+	}
+	// Own handling: SIGHUP reloads, a second SIGINT/SIGTERM exits at once.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	w, err := watch.New(g.file, watch.Options{Debounce: f.debounce, Logger: log})
+	if err != nil {
+		return err
+	}
+	sd := &systemd{log: log}
+	retry := reconcile.DefaultRetry
+	retry.Attempts, retry.Window = f.maxFailures, f.failureWindow
+	r, err := reconcile.New(reconcile.Config{
+		Connect:         reconcile.Connector(lifecycle.WithLogger(log)),
+		Logger:          log,
+		File:            g.file,
+		Parallel:        f.parallel,
+		Resync:          f.resync,
+		ShutdownTimeout: f.shutdownTimeout,
+		WaitTimeout:     f.timeout,
+		Retry:           retry,
+		OnState:         sd.state,
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	soft, stop := context.WithCancel(ctx)
+	defer stop()
+	eg, gctx := errgroup.WithContext(soft)
+	updates := make(chan watch.Update)
+	eg.Go(func() error { return w.Run(gctx, updates) })
+	eg.Go(func() error { return r.Run(gctx, updates) })
+	eg.Go(func() error { sd.watchdog(gctx, r, f.timeout+2*time.Minute); return nil })
+	done := make(chan error, 1)
+	go func() { done <- eg.Wait() }()
+	log.Info("wbd run started", "file", g.file, "pid", os.Getpid(), "parallel", f.parallel, "resync", f.resync)
+
+	var (
+		stopping = soft.Done()
+		deadline <-chan time.Time
+		signaled bool
+	)
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			log.Info("wbd run stopped; the instances keep running")
+			return nil
+		case <-stopping:
+			stopping = nil
+			sd.notify(daemon.SdNotifyStopping)
+			log.Info("stopping: letting the operation in flight finish", "deadline", f.shutdownTimeout)
+			deadline = time.After(f.shutdownTimeout + 5*time.Second)
+		case <-deadline:
+			return fmt.Errorf("shutdown deadline of %s passed; exiting with the operation in flight unfinished", f.shutdownTimeout)
+		case s := <-sigs:
+			switch {
+			case s == syscall.SIGHUP:
+				log.Info("SIGHUP: reading the file again")
+				w.Reload()
+			case !signaled:
+				signaled = true
+				log.Info("signal received", "signal", s.String())
+				stop()
+			default:
+				log.Warn("second signal: exiting now", "signal", s.String())
+				return errors.New("stopped by a second signal; the operation in flight was abandoned")
+			}
+		}
+	}
+}
+
+// newLogger logs one line per event to w. Under journald the time is left
+// out: the journal stamps every line itself.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
+
+// systemd tells the service manager how the daemon is doing, when it runs
+// under one (NOTIFY_SOCKET); otherwise every call does nothing.
+type systemd struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	ready bool
+	last  string
+}
+
+// state sends READY=1 after the first pass (or once the file is found to
+// have no valid configuration) and a STATUS= line when it changes.
+func (s *systemd) state(sum reconcile.Summary) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg := "STATUS=" + sum.String()
+	if msg == s.last && s.ready {
+		return
+	}
+	s.last = msg
+	if !s.ready && (sum.Passes > 0 || !sum.Valid) {
+		s.ready = true
+		msg = daemon.SdNotifyReady + "\n" + msg
+	}
+	s.notify(msg)
+}
+
+func (s *systemd) notify(state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		s.log.Debug("systemd notify", "error", err)
+	}
+}
+
+// watchdog sends WATCHDOG=1 at half the unit's WatchdogSec while the
+// reconciler shows progress within stale (an apply may wait that long).
+func (s *systemd) watchdog(ctx context.Context, r *reconcile.Reconciler, stale time.Duration) {
+	every, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || every <= 0 {
+		return
+	}
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	warned := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if age := time.Since(r.Heartbeat()); age > stale {
+			if !warned {
+				s.log.Error("the reconcile loop shows no progress; withholding the watchdog", "since", age.Round(time.Second))
+				warned = true
+			}
+			continue
+		}
+		warned = false
+		s.notify(daemon.SdNotifyWatchdog)
+	}
+}
+
+// daemonStatus is the running daemon's view of root, or nil when no daemon
+// runs for it. For wbd status.
+func daemonStatus(root string) *reconcile.Status {
+	s, err := reconcile.ReadStatus(root)
+	if err != nil || !s.Running() {
+		return nil
+	}
+	return s
+}
+
+// printDaemonStatus writes the daemon's view below wbd status's table:
+//
+//	DAEMON (pid 4242, file /etc/wbd/instances.yaml, updated 12s ago)
+//	INSTANCE  RESULT   MATCHES FILE  LAST RECONCILE  NEXT ATTEMPT  DETAIL / LAST ERROR
+//	testing   in-sync  yes           12s ago         -             matches the file
+func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
+	fmt.Fprintf(w, "\nDAEMON (pid %d, file %s, updated %s)\n", s.PID, s.File, ago(now, &s.Updated))
+	if s.Config.Error != "" {
+		fmt.Fprintf(w, "file invalid since %s, last valid configuration (read %s) in force: %s\n",
+			ago(now, s.Config.ErrorSince), ago(now, &s.Config.Loaded), s.Config.Error)
+	}
+	for _, h := range s.Hosts {
+		if h.Known && !h.Up {
+			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", dash(h.Host), ago(now, h.Since), h.Error)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tRESULT\tMATCHES FILE\tLAST RECONCILE\tNEXT ATTEMPT\tDETAIL / LAST ERROR")
+	for _, in := range s.Instances {
+		matches := map[bool]string{true: "yes", false: "no"}[in.InSync]
+		if !in.InFile {
+			matches = "not in file"
+		}
+		detail := in.Detail
+		if in.LastError != "" && !in.InSync {
+			detail = in.LastError
+		}
+		next := "-"
+		if in.NextAttempt != nil {
+			next = "in " + in.NextAttempt.Sub(now).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, ago(now, in.LastReconcile), next, firstLine(dash(detail)))
+	}
+	tw.Flush()
+}
+
+func ago(now time.Time, t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return now.Sub(*t).Round(time.Second).String() + " ago"
+}

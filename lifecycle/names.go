@@ -1,0 +1,68 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/containerd/errdefs"
+	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/client"
+)
+
+// Misnamed is a container of an instance that does not bear the name the
+// project gives it.
+type Misnamed struct {
+	Container
+	Want string // the name the project gives it
+}
+
+// Misnamed lists the containers of instance project.Name whose name is not
+// the one the project gives them. An interrupted recreate leaves such a
+// container: compose creates the new one as ID_NAME and renames it only
+// once the old one is gone, and Plan (which compares configurations, not
+// names) then finds nothing to do; yet the plan's names are how the app
+// finds NAME-postgres and NAME-redis, and how operators `docker exec`.
+func (e *Engine) Misnamed(ctx context.Context, project *types.Project) ([]Misnamed, error) {
+	p, err := desired(project)
+	if err != nil {
+		return nil, fmt.Errorf("names: %w", err)
+	}
+	in, err := e.observeOwned(ctx, p.Name)
+	if err != nil {
+		return nil, fmt.Errorf("names of %s: %w", p.Name, err)
+	}
+	var out []Misnamed
+	for _, c := range in.containers {
+		svc, ok := p.Services[c.Labels[api.ServiceLabel]]
+		if !ok {
+			continue
+		}
+		ct := toContainer(c)
+		if want := containerName(p, svc); ct.Name != want {
+			out = append(out, Misnamed{Container: ct, Want: want})
+		}
+	}
+	slices.SortFunc(out, func(a, b Misnamed) int { return stopRank(a.Service) - stopRank(b.Service) })
+	return out, nil
+}
+
+// FixNames renames each misnamed container to its name, when no other
+// container holds that name (then compose's next apply decides).
+func (e *Engine) FixNames(ctx context.Context, ms []Misnamed) (renamed []string, err error) {
+	for _, m := range ms {
+		_, err := e.api.ContainerInspect(ctx, m.Want, client.ContainerInspectOptions{})
+		switch {
+		case err == nil:
+			continue // the name is taken
+		case !errdefs.IsNotFound(err):
+			return renamed, fmt.Errorf("rename %s: %w", m.Name, err)
+		}
+		if _, err := e.api.ContainerRename(ctx, m.ID, client.ContainerRenameOptions{NewName: m.Want}); err != nil {
+			return renamed, fmt.Errorf("rename %s to %s: %w", m.Name, m.Want, err)
+		}
+		renamed = append(renamed, m.Name+" -> "+m.Want)
+	}
+	return renamed, nil
+}

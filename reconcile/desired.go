@@ -1,0 +1,60 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+
+	"github.com/wbd-dev/wbd/render"
+	"github.com/wbd-dev/wbd/spec"
+)
+
+// Desired is a valid instances file with every instance rendered: the state
+// the reconciler brings the engines to.
+type Desired struct {
+	Config  *spec.Config
+	results map[string]*render.Result
+	sums    map[string]string
+}
+
+// Render renders every instance of cfg with its templates. A template error
+// in any instance makes the whole file invalid, as for `wbd apply --all`:
+// the configuration in force stays.
+func Render(ctx context.Context, cfg *spec.Config) (*Desired, error) {
+	r, err := render.New(cfg.Templates)
+	if err != nil {
+		return nil, err
+	}
+	d := &Desired{Config: cfg, results: map[string]*render.Result{}, sums: map[string]string{}}
+	var errs []error
+	for _, in := range cfg.Instances {
+		res, err := r.Render(ctx, in)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.results[in.Name] = res
+		d.sums[in.Name] = sum(in, res)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return d, nil
+}
+
+// Result is the rendered project of instance name, or nil.
+func (d *Desired) Result(name string) *render.Result { return d.results[name] }
+
+// Sum identifies what instance name should be: its host and rendered
+// project. An instance whose sum changed is tried at once, whatever its
+// backoff.
+func (d *Desired) Sum(name string) string { return d.sums[name] }
+
+func sum(in *spec.Instance, res *render.Result) string {
+	h := sha256.New()
+	h.Write([]byte(in.Host))
+	h.Write([]byte{0})
+	h.Write(res.YAML)
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}

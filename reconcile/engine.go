@@ -1,0 +1,40 @@
+package reconcile
+
+import (
+	"context"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/lifecycle"
+)
+
+// Engine is what the reconciler needs of one Docker endpoint;
+// *lifecycle.Engine is one. Tests use a fake.
+type Engine interface {
+	// Host is the address the client dials: two hosts of the file with
+	// the same address are the same engine.
+	Host() string
+	Plan(ctx context.Context, project *types.Project) (lifecycle.Plan, error)
+	Apply(ctx context.Context, project *types.Project, opts lifecycle.ApplyOptions) (lifecycle.Report, error)
+	Down(ctx context.Context, name string) error
+	Misnamed(ctx context.Context, project *types.Project) ([]lifecycle.Misnamed, error)
+	FixNames(ctx context.Context, ms []lifecycle.Misnamed) ([]string, error)
+	Inventory(ctx context.Context) ([]lifecycle.Project, error)
+	Events(ctx context.Context, fn func(lifecycle.Event)) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// ConnectFunc opens the Engine of a host of instances.yaml ("" is the local
+// default). It fails when the engine does not answer.
+type ConnectFunc func(ctx context.Context, host string) (Engine, error)
+
+// Connector connects through lifecycle.Connect with opts.
+func Connector(opts ...lifecycle.Option) ConnectFunc {
+	return func(ctx context.Context, host string) (Engine, error) {
+		e, err := lifecycle.Connect(ctx, host, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+}

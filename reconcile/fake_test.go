@@ -1,0 +1,405 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/watch"
+)
+
+// fakeEngine is an engine in memory: projects are what was applied, as
+// YAML, and whether they run.
+type fakeEngine struct {
+	addr string
+
+	mu        sync.Mutex
+	projects  map[string]*fakeProject
+	applies   map[string]int
+	downs     []string
+	down      bool             // does not answer
+	failApply map[string]error // instance -> error Apply returns
+	// block, when set, makes Apply wait until it is closed or ctx ends.
+	block   chan struct{}
+	started chan string // Apply sends the instance here when set
+	busy    map[string]int
+	overlap bool // two operations ran on one instance at once
+	maxBusy int
+	events  chan lifecycle.Event
+	broken  chan struct{} // closed: open event streams break
+	streams int           // open event streams
+	renames int
+}
+
+type fakeProject struct {
+	tmpName string // the app's name, when not the instance's
+	yaml    string
+	running bool
+	workDir string
+}
+
+func newFakeEngine(addr string) *fakeEngine {
+	return &fakeEngine{
+		addr:      addr,
+		projects:  map[string]*fakeProject{},
+		applies:   map[string]int{},
+		failApply: map[string]error{},
+		busy:      map[string]int{},
+		events:    make(chan lifecycle.Event, 100),
+		broken:    make(chan struct{}),
+	}
+}
+
+var errRefused = errors.New("connection refused")
+
+func (e *fakeEngine) Host() string { return e.addr }
+
+func (e *fakeEngine) check() error {
+	if e.down {
+		return &lifecycle.UnreachableError{Host: e.addr, Addr: e.addr, Err: errRefused}
+	}
+	return nil
+}
+
+func yamlOf(p *types.Project) string {
+	b, err := p.MarshalYAML()
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func (e *fakeEngine) Plan(ctx context.Context, p *types.Project) (lifecycle.Plan, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.check(); err != nil {
+		return lifecycle.Plan{}, err
+	}
+	plan := lifecycle.Plan{Instance: p.Name}
+	cur, ok := e.projects[p.Name]
+	action := lifecycle.ActionUnchanged
+	switch {
+	case !ok:
+		action = lifecycle.ActionCreate
+	case cur.yaml != yamlOf(p):
+		action = lifecycle.ActionRecreate
+	case !cur.running:
+		action = lifecycle.ActionStart
+	}
+	plan.Services = []lifecycle.ServicePlan{{Service: "app", Action: action}}
+	return plan, nil
+}
+
+func (e *fakeEngine) enter(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.busy[name]++
+	if e.busy[name] > 1 {
+		e.overlap = true
+	}
+	total := 0
+	for _, n := range e.busy {
+		total += n
+	}
+	e.maxBusy = max(e.maxBusy, total)
+}
+
+func (e *fakeEngine) leave(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.busy[name]--
+}
+
+func (e *fakeEngine) Apply(ctx context.Context, p *types.Project, _ lifecycle.ApplyOptions) (lifecycle.Report, error) {
+	e.enter(p.Name)
+	defer e.leave(p.Name)
+	e.mu.Lock()
+	block, started := e.block, e.started
+	e.mu.Unlock()
+	if started != nil {
+		started <- p.Name
+	}
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return lifecycle.Report{}, ctx.Err()
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.check(); err != nil {
+		return lifecycle.Report{}, err
+	}
+	e.applies[p.Name]++
+	if err := e.failApply[p.Name]; err != nil {
+		return lifecycle.Report{}, err
+	}
+	e.projects[p.Name] = &fakeProject{yaml: yamlOf(p), running: true, workDir: p.WorkingDir}
+	return lifecycle.Report{Instance: p.Name, Services: []lifecycle.ServiceReport{{Action: lifecycle.ActionCreate}}}, nil
+}
+
+func (e *fakeEngine) Down(ctx context.Context, name string) error {
+	e.enter(name)
+	defer e.leave(name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.check(); err != nil {
+		return err
+	}
+	delete(e.projects, name)
+	e.downs = append(e.downs, name)
+	return nil
+}
+
+func (e *fakeEngine) Misnamed(ctx context.Context, p *types.Project) ([]lifecycle.Misnamed, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	if cur, ok := e.projects[p.Name]; ok && cur.tmpName != "" {
+		return []lifecycle.Misnamed{{Container: lifecycle.Container{Name: cur.tmpName, Service: "app"}, Want: p.Name}}, nil
+	}
+	return nil, nil
+}
+
+func (e *fakeEngine) FixNames(ctx context.Context, ms []lifecycle.Misnamed) ([]string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, m := range ms {
+		e.projects[m.Want].tmpName = ""
+		e.renames++
+		out = append(out, m.Name+" -> "+m.Want)
+	}
+	return out, nil
+}
+
+func (e *fakeEngine) Inventory(ctx context.Context) ([]lifecycle.Project, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	var out []lifecycle.Project
+	for name, p := range e.projects {
+		out = append(out, lifecycle.Project{Name: name, WorkingDirs: []string{p.workDir}, Containers: 3, Networks: 1})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (e *fakeEngine) Events(ctx context.Context, fn func(lifecycle.Event)) error {
+	e.mu.Lock()
+	if err := e.check(); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	e.streams++
+	broken := e.broken
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.streams--
+		e.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-broken:
+			return errors.New("unexpected EOF")
+		case ev := <-e.events:
+			fn(ev)
+		}
+	}
+}
+
+func (e *fakeEngine) Ping(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.check()
+}
+
+func (e *fakeEngine) Close() error { return nil }
+
+// kill makes instance name's containers stop, as the engine would report
+// after `docker stop`, and sends the event.
+func (e *fakeEngine) kill(name string) {
+	e.mu.Lock()
+	if p, ok := e.projects[name]; ok {
+		p.running = false
+	}
+	e.mu.Unlock()
+	e.events <- lifecycle.Event{Instance: name, Service: "app", Action: "die"}
+}
+
+// setDown makes the engine stop or start answering; stopping breaks the
+// event streams and stops every container, as dockerd stopping does.
+func (e *fakeEngine) setDown(down bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.down = down
+	if down {
+		close(e.broken)
+		e.broken = make(chan struct{})
+		for _, p := range e.projects {
+			p.running = false
+		}
+	}
+}
+
+func (e *fakeEngine) count(name string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.applies[name]
+}
+
+func (e *fakeEngine) downed() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.downs)
+}
+
+// fakeHosts connects host names to fake engines; a host without one, or
+// one that is down, does not answer.
+type fakeHosts struct {
+	mu       sync.Mutex
+	engines  map[string]*fakeEngine
+	connects map[string]int
+	// timeout is how long a connection to an engine that is down takes
+	// to fail, as a remote host that drops packets.
+	timeout time.Duration
+}
+
+func (f *fakeHosts) connect(ctx context.Context, host string) (Engine, error) {
+	f.mu.Lock()
+	f.connects[host]++
+	e, ok := f.engines[host]
+	timeout := f.timeout
+	f.mu.Unlock()
+	if !ok {
+		return nil, &lifecycle.UnreachableError{Host: host, Err: errRefused}
+	}
+	if err := e.Ping(ctx); err != nil {
+		time.Sleep(timeout)
+		return nil, err
+	}
+	return e, nil
+}
+
+// inst is one instance of a test file.
+type inst struct {
+	name, app, host string
+	port            int
+}
+
+// fileYAML writes an instances file for root.
+func fileYAML(root string, ins ...inst) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: 1\nroot: %s\ninstances:\n", root)
+	for _, in := range ins {
+		fmt.Fprintf(&b, "  %s:\n    port: %d\n    images: {app: %q, postgres: \"wbd.local/postgres:15\", redis: \"wbd.local/redis:7\"}\n", in.name, in.port, in.app)
+		if in.host != "" {
+			fmt.Fprintf(&b, "    host: %s\n", in.host)
+		}
+	}
+	return b.String()
+}
+
+func parse(t *testing.T, root string, ins ...inst) *spec.Config {
+	t.Helper()
+	cfg, err := watch.Parse(filepath.Join(root, "instances.yaml"), []byte(fileYAML(root, ins...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func desired(t *testing.T, root string, ins ...inst) *Desired {
+	t.Helper()
+	d, err := Render(t.Context(), parse(t, root, ins...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// env is a reconciler over fake engines, with a clock the test moves.
+type env struct {
+	t     *testing.T
+	root  string
+	local *fakeEngine
+	hosts *fakeHosts
+	r     *Reconciler
+	now   time.Time
+	logs  *logBuffer
+}
+
+func newEnv(t *testing.T, cfg Config) *env {
+	t.Helper()
+	e := &env{t: t, root: t.TempDir(), local: newFakeEngine("unix:///fake.sock"), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), logs: &logBuffer{}}
+	e.hosts = &fakeHosts{engines: map[string]*fakeEngine{"": e.local}, connects: map[string]int{}}
+	cfg.Connect = e.hosts.connect
+	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return e.now }
+	}
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	e.r = r
+	return e
+}
+
+func (e *env) status(name string) InstanceStatus {
+	e.t.Helper()
+	s := e.r.Snapshot().Instance(name)
+	if s == nil {
+		e.t.Fatalf("no status for %s", name)
+	}
+	return *s
+}
+
+// logBuffer collects log lines, safely for concurrent writers.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines = append(b.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
+	return len(p), nil
+}
+
+func (b *logBuffer) grep(substr string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, l := range b.lines {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func eventFor(name string) lifecycle.Event {
+	return lifecycle.Event{Instance: name, Service: "app", Action: "die"}
+}

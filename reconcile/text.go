@@ -1,0 +1,61 @@
+package reconcile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wbd-dev/wbd/lifecycle"
+)
+
+// oneLine is err on one line, for a log or status field: the entries of a
+// spec.ErrorList are joined with "; ".
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+func joinShort(names []string) string {
+	if len(names) > 5 {
+		return strings.Join(names[:5], ", ") + ", …"
+	}
+	return strings.Join(names, ", ")
+}
+
+// describePlan says what a plan would change: "app recreate (image: a -> b)".
+func describePlan(p lifecycle.Plan) string {
+	var parts []string
+	if len(p.Legacy) > 0 {
+		parts = append(parts, fmt.Sprintf("%d legacy containers in the way", len(p.Legacy)))
+	}
+	for _, s := range p.Services {
+		if s.Action == lifecycle.ActionUnchanged {
+			continue
+		}
+		part := s.Service + " " + string(s.Action)
+		if len(s.Changes) > 0 {
+			why := make([]string, len(s.Changes))
+			for i, c := range s.Changes {
+				why[i] = c.String()
+			}
+			part += " (" + strings.Join(why, "; ") + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describeReport says what an apply did: "app recreate; postgres, redis unchanged".
+func describeReport(rep lifecycle.Report) string {
+	var order []lifecycle.Action
+	by := map[lifecycle.Action][]string{}
+	for _, s := range rep.Services {
+		if _, ok := by[s.Action]; !ok {
+			order = append(order, s.Action)
+		}
+		by[s.Action] = append(by[s.Action], s.Service)
+	}
+	var parts []string
+	for _, a := range order {
+		parts = append(parts, strings.Join(by[a], ", ")+" "+string(a))
+	}
+	return strings.Join(parts, "; ")
+}

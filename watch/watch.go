@@ -1,0 +1,235 @@
+// Package watch produces wbd's desired state from instances.yaml: it watches
+// the file and sends every new content, parsed, or the reason it is not
+// valid, on a channel. It decides nothing else.
+//
+// Editors save by writing a temporary file and renaming it over the old one,
+// so the watcher watches the file's directory, not the file, and debounces
+// the burst of events a save makes. It starts watching before it first
+// reads, so no save is missed, and skips empty and unchanged content.
+package watch
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/wbd-dev/wbd/spec"
+)
+
+// DefaultDebounce is how long the file must be quiet before it is read.
+const DefaultDebounce = 200 * time.Millisecond
+
+// Update is one new state of the file.
+type Update struct {
+	// Config is the parsed file; nil when Err is set.
+	Config *spec.Config
+	// Err says why the file is not a configuration: it cannot be read, or
+	// is invalid (a spec.ErrorList whose entries print as FILE:LINE:COL).
+	Err error
+	// Reload is set when Reload asked for this read, whether or not the
+	// content changed.
+	Reload bool
+}
+
+// Options tune a Watcher.
+type Options struct {
+	// Debounce is how long the file must be quiet before it is read;
+	// zero means DefaultDebounce.
+	Debounce time.Duration
+	// Logger receives what the watcher skips; nil discards it.
+	Logger *slog.Logger
+}
+
+// Watcher watches one instances file.
+type Watcher struct {
+	name     string          // as given: messages show it
+	targets  map[string]bool // cleaned absolute paths whose events matter
+	debounce time.Duration
+	log      *slog.Logger
+	fsw      *fsnotify.Watcher // nil in tests that feed events themselves
+	reload   chan struct{}
+	last     [sha256.Size]byte
+	read     bool // last holds a content
+}
+
+// New starts watching the directory of path (and, when path is a symbolic
+// link, the directory of its target), so that a change made once New has
+// returned is seen by Run.
+func New(path string, opts Options) (*Watcher, error) {
+	w, err := newWatcher(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", path, err)
+	}
+	for target := range w.targets {
+		dir := filepath.Dir(target)
+		if err := fsw.Add(dir); err != nil {
+			fsw.Close()
+			return nil, fmt.Errorf("watch %s: directory %s: %w", path, dir, err)
+		}
+	}
+	w.fsw = fsw
+	return w, nil
+}
+
+func newWatcher(path string, opts Options) (*Watcher, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", path, err)
+	}
+	w := &Watcher{
+		name:     path,
+		targets:  map[string]bool{abs: true},
+		debounce: opts.Debounce,
+		log:      opts.Logger,
+		reload:   make(chan struct{}, 1),
+	}
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		w.targets[resolved] = true
+	}
+	if w.debounce <= 0 {
+		w.debounce = DefaultDebounce
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	return w, nil
+}
+
+// Reload asks Run to read the file again and send it even if it did not
+// change (SIGHUP). It does not wait.
+func (w *Watcher) Reload() {
+	select {
+	case w.reload <- struct{}{}:
+	default: // one is already pending
+	}
+}
+
+// Run reads the file, sends it on out, then sends every change until ctx
+// ends. It returns nil when ctx ends, or why watching failed.
+func (w *Watcher) Run(ctx context.Context, out chan<- Update) error {
+	defer w.fsw.Close()
+	return w.loop(ctx, w.fsw.Events, w.fsw.Errors, out)
+}
+
+// loop is Run over any event source.
+func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error, out chan<- Update) error {
+	quiet := time.NewTimer(w.debounce)
+	quiet.Stop()
+	defer quiet.Stop()
+	if !w.send(ctx, out, false) {
+		return nil
+	}
+	for {
+		var u bool
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return fmt.Errorf("watch %s: event stream closed", w.name)
+			}
+			if w.targets[filepath.Clean(ev.Name)] {
+				quiet.Reset(w.debounce)
+			}
+			continue
+		case err, ok := <-errs:
+			if !ok {
+				return fmt.Errorf("watch %s: event stream closed", w.name)
+			}
+			// Events may have been lost (queue overflow): read again.
+			w.log.Warn("watching the instances file", "file", w.name, "error", err)
+			quiet.Reset(w.debounce)
+			continue
+		case <-w.reload:
+			u = w.send(ctx, out, true)
+		case <-quiet.C:
+			u = w.send(ctx, out, false)
+		}
+		if !u {
+			return nil
+		}
+	}
+}
+
+// send reads the file and sends it unless it is empty or, when not forced,
+// unchanged. It returns false when ctx ended before out took it.
+func (w *Watcher) send(ctx context.Context, out chan<- Update, force bool) bool {
+	u, ok := w.next(force)
+	if !ok {
+		return true
+	}
+	select {
+	case out <- u:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// next reads the file and says whether it is news.
+func (w *Watcher) next(force bool) (Update, bool) {
+	data, err := os.ReadFile(w.name)
+	if err != nil {
+		// An unreadable file is news once, like any content.
+		sum := sha256.Sum256([]byte("\x00" + err.Error()))
+		if w.read && sum == w.last && !force {
+			return Update{}, false
+		}
+		w.last, w.read = sum, true
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("read %s: the file is gone: %w", w.name, fs.ErrNotExist)
+		}
+		return Update{Err: err, Reload: force}, true
+	}
+	if len(data) == 0 || isBlank(data) {
+		w.log.Debug("instances file is empty; waiting for its content", "file", w.name)
+		return Update{}, false
+	}
+	sum := sha256.Sum256(data)
+	if w.read && sum == w.last && !force {
+		w.log.Debug("instances file unchanged", "file", w.name)
+		return Update{}, false
+	}
+	w.last, w.read = sum, true
+	cfg, err := Parse(w.name, data)
+	return Update{Config: cfg, Err: err, Reload: force}, true
+}
+
+func isBlank(data []byte) bool {
+	for _, b := range data {
+		switch b {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Parse parses the content of the instances file at path, as spec.Load
+// does: a relative templates directory is taken relative to the file.
+func Parse(path string, data []byte) (*spec.Config, error) {
+	cfg, err := spec.Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Templates != "" && !filepath.IsAbs(cfg.Templates) {
+		abs, err := filepath.Abs(filepath.Join(filepath.Dir(path), cfg.Templates))
+		if err != nil {
+			return nil, fmt.Errorf("%s: templates: %w", path, err)
+		}
+		cfg.Templates = abs
+	}
+	return cfg, nil
+}

@@ -1,0 +1,292 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/wbd-dev/wbd/spec"
+)
+
+const validYAML = `version: 1
+root: /srv/wbd
+instances:
+  testing:
+    port: 8001
+    images: {app: "wbd.local/app:1"}
+`
+
+// harness runs loop in a synctest bubble on a file in a temporary
+// directory, with events fed by the test.
+type harness struct {
+	t      *testing.T
+	path   string
+	w      *Watcher
+	events chan fsnotify.Event
+	errs   chan error
+	out    chan Update
+	reads  int
+}
+
+func start(t *testing.T, content string) *harness {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "instances.yaml")
+	if content != "" {
+		write(t, path, content)
+	}
+	w, err := newWatcher(path, Options{Debounce: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, path: path, w: w, events: make(chan fsnotify.Event), errs: make(chan error), out: make(chan Update, 10)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.loop(ctx, h.events, h.errs, h.out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("loop: %v", err)
+		}
+	})
+	return h
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// event tells the loop that name (relative to the file's directory) changed.
+func (h *harness) event(name string, op fsnotify.Op) {
+	h.events <- fsnotify.Event{Name: filepath.Join(filepath.Dir(h.path), name), Op: op}
+}
+
+// updates waits until the loop is idle and returns what it sent.
+func (h *harness) updates() []Update {
+	synctest.Wait()
+	var us []Update
+	for {
+		select {
+		case u := <-h.out:
+			us = append(us, u)
+		default:
+			return us
+		}
+	}
+}
+
+func (h *harness) want(n int) []Update {
+	h.t.Helper()
+	us := h.updates()
+	if len(us) != n {
+		h.t.Fatalf("got %d updates %+v, want %d", len(us), us, n)
+	}
+	return us
+}
+
+func TestFirstRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		u := h.want(1)[0]
+		if u.Err != nil {
+			t.Fatalf("first update: %v", u.Err)
+		}
+		if got, want := u.Config.Names(), []string{"testing"}; !equal(got, want) {
+			t.Fatalf("instances=%v, want %v", got, want)
+		}
+	})
+}
+
+func TestDebounceBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		h.want(1)
+		// An editor's save: write a temporary file, then rename it over.
+		write(t, h.path+".tmp", strings.Replace(validYAML, "8001", "8002", 1))
+		h.event("instances.yaml.tmp", fsnotify.Create)
+		h.event("instances.yaml.tmp", fsnotify.Write)
+		time.Sleep(50 * time.Millisecond)
+		if err := os.Rename(h.path+".tmp", h.path); err != nil {
+			t.Fatal(err)
+		}
+		h.event("instances.yaml.tmp", fsnotify.Rename)
+		h.event("instances.yaml", fsnotify.Create)
+		time.Sleep(99 * time.Millisecond)
+		h.want(0) // still within the quiet period of the last event
+		time.Sleep(time.Millisecond)
+		u := h.want(1)[0]
+		if got, want := u.Config.Instance("testing").Port, 8002; got != want {
+			t.Fatalf("port=%d, want %d", got, want)
+		}
+	})
+}
+
+func TestSkipsEmptyAndUnchanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		h.want(1)
+		write(t, h.path, "")
+		h.event("instances.yaml", fsnotify.Write)
+		time.Sleep(time.Second)
+		h.want(0)
+		write(t, h.path, "  \n")
+		h.event("instances.yaml", fsnotify.Write)
+		time.Sleep(time.Second)
+		h.want(0)
+		write(t, h.path, validYAML)
+		h.event("instances.yaml", fsnotify.Write)
+		time.Sleep(time.Second)
+		h.want(0) // the same content as last sent
+		write(t, h.path, validYAML+"# a comment\n")
+		h.event("instances.yaml", fsnotify.Write)
+		time.Sleep(time.Second)
+		h.want(1)
+	})
+}
+
+func TestOtherFilesIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		h.want(1)
+		write(t, h.path, validYAML+"# changed\n")
+		h.event("other.yaml", fsnotify.Write)
+		time.Sleep(time.Second)
+		h.want(0)
+	})
+}
+
+func TestInvalidSendsError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		h.want(1)
+		write(t, h.path, strings.Replace(validYAML, "port: 8001", "port: [", 1))
+		h.event("instances.yaml", fsnotify.Write)
+		time.Sleep(time.Second)
+		u := h.want(1)[0]
+		if u.Config != nil || u.Err == nil {
+			t.Fatalf("got %+v, want an error", u)
+		}
+		if !errors.Is(u.Err, spec.ErrSyntax) {
+			t.Errorf("error %v is not spec.ErrSyntax", u.Err)
+		}
+		if want := h.path + ":"; !strings.HasPrefix(u.Err.Error(), want) {
+			t.Errorf("error %q does not start with %q", u.Err, want)
+		}
+		var list spec.ErrorList
+		if !errors.As(u.Err, &list) || list[0].Line == 0 {
+			t.Errorf("error %v has no line", u.Err)
+		}
+	})
+}
+
+func TestMissingFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, "")
+		u := h.want(1)[0]
+		if !errors.Is(u.Err, os.ErrNotExist) {
+			t.Fatalf("err=%v, want not exist", u.Err)
+		}
+		h.event("instances.yaml", fsnotify.Chmod)
+		time.Sleep(time.Second)
+		h.want(0) // still missing: no news
+		write(t, h.path, validYAML)
+		h.event("instances.yaml", fsnotify.Create)
+		time.Sleep(time.Second)
+		if u := h.want(1)[0]; u.Err != nil {
+			t.Fatalf("after create: %v", u.Err)
+		}
+	})
+}
+
+func TestReloadSendsUnchanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		h.want(1)
+		h.w.Reload()
+		u := h.want(1)[0]
+		if !u.Reload || u.Config == nil {
+			t.Fatalf("got %+v, want a reloaded config", u)
+		}
+	})
+}
+
+func TestQueueOverflowRereads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		h.want(1)
+		write(t, h.path, validYAML+"# changed\n")
+		h.errs <- fsnotify.ErrEventOverflow
+		time.Sleep(time.Second)
+		h.want(1)
+	})
+}
+
+func TestRelativeTemplates(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Parse(filepath.Join(dir, "instances.yaml"), []byte(validYAML+"templates: ./tmpl\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Templates, filepath.Join(dir, "tmpl"); got != want {
+		t.Fatalf("templates=%q, want %q", got, want)
+	}
+}
+
+// TestRenameOnRealFilesystem saves the file the way editors do, through
+// inotify, and waits for the update with a deadline.
+func TestRenameOnRealFilesystem(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "instances.yaml")
+	write(t, path, validYAML)
+	w, err := New(path, Options{Debounce: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	out := make(chan Update)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, out) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	next := func() Update {
+		t.Helper()
+		select {
+		case u := <-out:
+			return u
+		case <-time.After(10 * time.Second):
+			t.Fatal("no update within 10s")
+		}
+		return Update{}
+	}
+	if u := next(); u.Err != nil {
+		t.Fatal(u.Err)
+	}
+	tmp := filepath.Join(dir, ".instances.yaml.swp")
+	write(t, tmp, strings.Replace(validYAML, "8001", "8003", 1))
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	u := next()
+	if u.Err != nil {
+		t.Fatal(u.Err)
+	}
+	if got, want := u.Config.Instance("testing").Port, 8003; got != want {
+		t.Fatalf("port=%d, want %d", got, want)
+	}
+}
+
+func equal(a, b []string) bool {
+	return strings.Join(a, ",") == strings.Join(b, ",")
+}
