@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -122,6 +123,41 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
 	return rep, nil
+}
+
+// Summary says what Apply did, grouped by action:
+// "app recreated; postgres, redis unchanged".
+func (r Report) Summary() string {
+	var order []Action
+	by := map[Action][]string{}
+	for _, s := range r.Services {
+		if _, ok := by[s.Action]; !ok {
+			order = append(order, s.Action)
+		}
+		by[s.Action] = append(by[s.Action], s.Service)
+	}
+	var parts []string
+	for _, a := range order {
+		parts = append(parts, strings.Join(by[a], ", ")+" "+a.pastTense())
+	}
+	if len(r.Adopted) > 0 {
+		parts = append(parts, fmt.Sprintf("%d legacy containers adopted", len(r.Adopted)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (a Action) pastTense() string {
+	switch a {
+	case ActionCreate:
+		return "created"
+	case ActionRecreate:
+		return "recreated"
+	case ActionStart:
+		return "started"
+	case ActionRemove:
+		return "removed"
+	}
+	return string(a)
 }
 
 // inTheWay returns the legacy containers holding the project's container

@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/docker/compose/v5/pkg/api"
@@ -109,25 +108,15 @@ func (in *instance) byService() map[string]container.Summary {
 
 // Projects returns the names of the wbd-managed compose projects on the
 // engine, sorted: those with a container or a network carrying both
-// io.wbd.managed=true and compose's project label. It is the inventory to
-// prune instances that left the file.
+// io.wbd.managed=true and compose's project label.
 func (e *Engine) Projects(ctx context.Context) ([]string, error) {
-	f := make(client.Filters).Add("label", LabelManaged+"=true", api.ProjectLabel)
-	cs, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	inv, err := e.Inventory(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list wbd containers: %w", err)
+		return nil, err
 	}
-	ns, err := e.api.NetworkList(ctx, client.NetworkListOptions{Filters: f})
-	if err != nil {
-		return nil, fmt.Errorf("list wbd networks: %w", err)
+	names := make([]string, len(inv))
+	for i, p := range inv {
+		names[i] = p.Name
 	}
-	var names []string
-	for _, c := range cs.Items {
-		names = append(names, c.Labels[api.ProjectLabel])
-	}
-	for _, n := range ns.Items {
-		names = append(names, n.Labels[api.ProjectLabel])
-	}
-	slices.Sort(names)
-	return slices.Compact(names), nil
+	return names, nil
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
-	"github.com/wbd-dev/wbd/watch"
 )
 
 // fakeEngine is an engine in memory: projects are what was applied, as
@@ -321,7 +320,7 @@ func fileYAML(root string, ins ...inst) string {
 
 func parse(t *testing.T, root string, ins ...inst) *spec.Config {
 	t.Helper()
-	cfg, err := watch.Parse(filepath.Join(root, "instances.yaml"), []byte(fileYAML(root, ins...)))
+	cfg, err := spec.ParseFile(filepath.Join(root, "instances.yaml"), []byte(fileYAML(root, ins...)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func (r *Reconciler) converge(op context.Context, eng Engine, in *spec.Instance,
 		if err != nil {
 			return r.failed(op, eng, in, sum, err)
 		}
-		did, warnings = append(did, describeReport(rep)), rep.Warnings
+		did, warnings = append(did, rep.Summary()), rep.Warnings
 	}
 	ms, err := eng.Misnamed(op, res.Project)
 	if err == nil && len(ms) > 0 {

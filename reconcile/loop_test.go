@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/wbd-dev/wbd/spec"
 	"github.com/wbd-dev/wbd/watch"
 )
 
@@ -65,7 +66,7 @@ func TestRunInvalidEditKeepsLastConfig(t *testing.T) {
 
 		// A syntax error: logged with its position, nothing changes.
 		bad := strings.Replace(fileYAML(l.root, a1), "port: 40001", "port: [", 1)
-		_, err := watch.Parse("instances.yaml", []byte(bad))
+		_, err := spec.ParseFile("instances.yaml", []byte(bad))
 		l.send(watch.Update{Err: err})
 		if got := l.logs.grep(`instances file is invalid; the last valid configuration stays in force" file=instances.yaml error="instances.yaml:`); len(got) != 1 {
 			t.Fatalf("log=%q", l.logs.lines)
@@ -105,7 +106,7 @@ func TestRunInvalidFileAtStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var sums summaries
 		l := startLoop(t, Config{OnState: sums.add})
-		_, err := watch.Parse("instances.yaml", []byte("version: 2\n"))
+		_, err := spec.ParseFile("instances.yaml", []byte("version: 2\n"))
 		l.send(watch.Update{Err: err})
 		if got := l.logs.grep("instances file is invalid; waiting for a valid one"); len(got) != 1 {
 			t.Fatalf("log=%q", l.logs.lines)

@@ -42,20 +42,3 @@ func describePlan(p lifecycle.Plan) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// describeReport says what an apply did: "app recreate; postgres, redis unchanged".
-func describeReport(rep lifecycle.Report) string {
-	var order []lifecycle.Action
-	by := map[lifecycle.Action][]string{}
-	for _, s := range rep.Services {
-		if _, ok := by[s.Action]; !ok {
-			order = append(order, s.Action)
-		}
-		by[s.Action] = append(by[s.Action], s.Service)
-	}
-	var parts []string
-	for _, a := range order {
-		parts = append(parts, strings.Join(by[a], ", ")+" "+string(a))
-	}
-	return strings.Join(parts, "; ")
-}

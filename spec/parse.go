@@ -10,13 +10,18 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Load reads and parses the file at path. A relative templates directory is
-// taken relative to the file's own directory.
+// Load reads and parses the file at path.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return ParseFile(path, data)
+}
+
+// ParseFile parses data read from the file at path: as Parse, with a
+// relative templates directory taken relative to the file's own directory.
+func ParseFile(path string, data []byte) (*Config, error) {
 	cfg, err := Parse(path, data)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,5 +165,17 @@ func TestErrors(t *testing.T) {
 				t.Errorf("errors.Is(err, %v)=false; err:\n%v", tt.is, err)
 			}
 		})
+	}
+}
+
+func TestParseFileRelativeTemplates(t *testing.T) {
+	dir := t.TempDir()
+	file := "version: 1\nroot: /srv/wbd\ntemplates: ./tmpl\ninstances: {}\n"
+	cfg, err := ParseFile(filepath.Join(dir, "instances.yaml"), []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Templates, filepath.Join(dir, "tmpl"); got != want {
+		t.Fatalf("templates=%q, want %q (relative to the file)", got, want)
 	}
 }

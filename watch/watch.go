@@ -202,7 +202,7 @@ func (w *Watcher) next(force bool) (Update, bool) {
 		return Update{}, false
 	}
 	w.last, w.read = sum, true
-	cfg, err := Parse(w.name, data)
+	cfg, err := spec.ParseFile(w.name, data)
 	return Update{Config: cfg, Err: err, Reload: force}, true
 }
 
@@ -215,21 +215,4 @@ func isBlank(data []byte) bool {
 		}
 	}
 	return true
-}
-
-// Parse parses the content of the instances file at path, as spec.Load
-// does: a relative templates directory is taken relative to the file.
-func Parse(path string, data []byte) (*spec.Config, error) {
-	cfg, err := spec.Parse(path, data)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Templates != "" && !filepath.IsAbs(cfg.Templates) {
-		abs, err := filepath.Abs(filepath.Join(filepath.Dir(path), cfg.Templates))
-		if err != nil {
-			return nil, fmt.Errorf("%s: templates: %w", path, err)
-		}
-		cfg.Templates = abs
-	}
-	return cfg, nil
 }

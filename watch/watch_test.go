@@ -229,17 +229,6 @@ func TestQueueOverflowRereads(t *testing.T) {
 	})
 }
 
-func TestRelativeTemplates(t *testing.T) {
-	dir := t.TempDir()
-	cfg, err := Parse(filepath.Join(dir, "instances.yaml"), []byte(validYAML+"templates: ./tmpl\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := cfg.Templates, filepath.Join(dir, "tmpl"); got != want {
-		t.Fatalf("templates=%q, want %q", got, want)
-	}
-}
-
 // TestRenameOnRealFilesystem saves the file the way editors do, through
 // inotify, and waits for the update with a deadline.
 func TestRenameOnRealFilesystem(t *testing.T) {

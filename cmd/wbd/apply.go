@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,7 +101,7 @@ func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *ren
 			return "", nil, err
 		}
 		rep, err := eng.Apply(ctx, res.Project, opts)
-		return summarize(rep), rep.Warnings, err
+		return rep.Summary(), rep.Warnings, err
 	})
 }
 
@@ -121,41 +120,6 @@ func checkPostgresSecret(in *spec.Instance) error {
 	return fmt.Errorf("instance %s: %s holds a postgres database but %s does not exist: "+
 		"write that database's postgres password there (mode 0600) first, or the app could not log in with the one wbd would generate",
 		in.Name, in.Path("databases"), secret)
-}
-
-// summarize says what happened to each service, grouped by action:
-// "app recreated; postgres, redis unchanged".
-func summarize(rep lifecycle.Report) string {
-	var order []lifecycle.Action
-	by := map[lifecycle.Action][]string{}
-	for _, s := range rep.Services {
-		if _, ok := by[s.Action]; !ok {
-			order = append(order, s.Action)
-		}
-		by[s.Action] = append(by[s.Action], s.Service)
-	}
-	var parts []string
-	for _, a := range order {
-		parts = append(parts, strings.Join(by[a], ", ")+" "+pastTense(a))
-	}
-	if len(rep.Adopted) > 0 {
-		parts = append(parts, fmt.Sprintf("%d legacy containers adopted", len(rep.Adopted)))
-	}
-	return strings.Join(parts, "; ")
-}
-
-func pastTense(a lifecycle.Action) string {
-	switch a {
-	case lifecycle.ActionCreate:
-		return "created"
-	case lifecycle.ActionRecreate:
-		return "recreated"
-	case lifecycle.ActionStart:
-		return "started"
-	case lifecycle.ActionRemove:
-		return "removed"
-	}
-	return string(a)
 }
 
 // report prints a rollout's warnings and errors on stderr and its summary
