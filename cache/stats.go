@@ -40,13 +40,17 @@ type Summary struct {
 // thousand keys cost a few hundred round trips and never block Redis.
 func Stats(ctx context.Context, rdb *redis.Client) (Summary, error) {
 	st := Summary{ByPrefix: map[string]int{}}
+	// SCAN may return a key more than once while Redis resizes its hash
+	// table, which is just what follows a ClearAll of many keys; counting
+	// every key once needs the keys seen so far.
+	seen := newKeySet()
 	var cursor uint64
 	for {
 		keys, next, err := rdb.Scan(ctx, cursor, "cache:*", scanCount).Result()
 		if err != nil {
 			return Summary{}, fmt.Errorf("scan cache keys: %w", err)
 		}
-		if err := st.add(ctx, rdb, keys); err != nil {
+		if err := st.add(ctx, rdb, seen.fresh(keys)); err != nil {
 			return Summary{}, err
 		}
 		if next == 0 {

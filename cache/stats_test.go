@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,5 +92,28 @@ func TestFlushHandler(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// SCAN returns a key twice when Redis rehashes between two pages; the
+// summary must still count it once.
+func TestKeySetFresh(t *testing.T) {
+	s := newKeySet()
+	pages := [][]string{
+		{"cache:a:1", "cache:a:2"},
+		{"cache:a:2", "cache:b:1", "cache:b:1"},
+		{},
+		{"cache:a:1", "cache:b:2"},
+	}
+	want := [][]string{
+		{"cache:a:1", "cache:a:2"},
+		{"cache:b:1"},
+		{},
+		{"cache:b:2"},
+	}
+	for i, p := range pages {
+		if got := s.fresh(p); !slices.Equal(got, want[i]) {
+			t.Errorf("page %d: fresh(%q) = %q, want %q", i, pages[i], got, want[i])
+		}
 	}
 }
