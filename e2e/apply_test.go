@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -75,14 +76,30 @@ func TestApplyRunsAnInstanceAsThePlanNamesIt(t *testing.T) {
 		})
 	})
 
-	t.Run("secrets are 0600 files and nowhere else", func(t *testing.T) {
+	t.Run("the admin, running as pgAdmin's uid 5050, read its password and answers", func(t *testing.T) {
+		if c := inspect(t, in.Name+"-admin"); c.Config.User != "5050:5050" || c.RestartCount != 0 {
+			t.Errorf("%s-admin: user %q, %d restarts; want 5050:5050 and none", in.Name, c.Config.User, c.RestartCount)
+		}
+		eventually(t, 10*time.Second, "the admin answers /misc/ping", func() error {
+			code, body, err := httpGet(in.AdminPort, "/misc/ping")
+			if err != nil || code != 200 || string(body) != "PING" {
+				return fmt.Errorf("GET /misc/ping: %d %q %v", code, body, err)
+			}
+			return nil
+		})
+	})
+
+	t.Run("secrets are read-only files in a root-only directory, and nowhere else", func(t *testing.T) {
 		secret := o.dirOf(in, "secrets", "postgres-password")
 		fi, err := os.Stat(secret)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := fi.Mode().Perm(); got != 0o600 {
-			t.Errorf("%s: mode %v, want 0600", secret, got)
+		if got := fi.Mode().Perm(); got != 0o444 {
+			t.Errorf("%s: mode %v, want 0444", secret, got)
+		}
+		if fi, err := os.Stat(filepath.Dir(secret)); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v, %v; want mode 0700", filepath.Dir(secret), fi.Mode(), err)
 		}
 		pw, err := os.ReadFile(secret)
 		if err != nil {

@@ -42,8 +42,10 @@ type container struct {
 		StartedAt string
 		Health    *struct{ Status string }
 	}
-	Config struct {
+	RestartCount int
+	Config       struct {
 		Image  string
+		User   string
 		Env    []string
 		Labels map[string]string
 	}

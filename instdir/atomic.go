@@ -23,14 +23,28 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// EnsureSecret creates path holding a new random secret, mode 0600, unless it
-// exists: a secret is never regenerated, since the database keeps the first.
-// Two callers racing get the same secret: the file appears whole, once.
+// SecretMode is the mode of secret files. Compose bind-mounts them into the
+// containers as they are, and images drop root before reading them (pgAdmin
+// runs as uid 5050, many app images as their own user), so they must be
+// readable by all, as Docker swarm's secrets are by default. The secrets
+// directory, 0700, keeps them from other users of the host.
+const SecretMode fs.FileMode = 0o444
+
+// EnsureSecret creates path holding a new random secret, mode SecretMode,
+// unless it exists: a secret is never regenerated, since the database keeps
+// the first. An existing secret of another mode (wbd once wrote 0600) gets
+// SecretMode. Two callers racing get the same secret: the file appears
+// whole, once.
 func EnsureSecret(path string) (created bool, err error) {
-	if _, err := os.Stat(path); err == nil {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.Mode().Perm() != SecretMode {
+			if err := os.Chmod(path, SecretMode); err != nil {
+				return false, fmt.Errorf("secret %s: %w", path, err)
+			}
+		}
 		return false, nil
 	}
-	tmp, err := writeTemp(path, []byte(rand.Text()), 0o600)
+	tmp, err := writeTemp(path, []byte(rand.Text()), SecretMode)
 	if err != nil {
 		return false, err
 	}

@@ -46,9 +46,16 @@ func TestPrepare(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := fi.Mode().Perm(); got != 0o600 {
-			t.Errorf("%s mode=%v, want 0600", name, got)
+		if got := fi.Mode().Perm(); got != SecretMode {
+			t.Errorf("%s mode=%v, want %v", name, got, SecretMode)
 		}
+	}
+	if fi, err := os.Stat(in.Path("secrets")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("secrets directory: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+	// A secret written 0600 by an older wbd is made readable, not replaced.
+	if err := os.Chmod(pw, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	// A second Prepare keeps the secret: postgres keeps the first password.
 	if err := Prepare(in); err != nil {
@@ -56,6 +63,9 @@ func TestPrepare(t *testing.T) {
 	}
 	if again, _ := os.ReadFile(pw); string(again) != string(first) {
 		t.Errorf("secret regenerated: %q, then %q", first, again)
+	}
+	if fi, err := os.Stat(pw); err != nil || fi.Mode().Perm() != SecretMode {
+		t.Errorf("0600 secret after Prepare: %v, %v; want %v", fi.Mode(), err, SecretMode)
 	}
 }
 

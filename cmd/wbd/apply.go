@@ -118,7 +118,7 @@ func checkPostgresSecret(in *spec.Instance) error {
 		return nil
 	}
 	return fmt.Errorf("instance %s: %s holds a postgres database but %s does not exist: "+
-		"write that database's postgres password there (mode 0600) first, or the app could not log in with the one wbd would generate",
+		"write that database's postgres password there first, or the app could not log in with the one wbd would generate",
 		in.Name, in.Path("databases"), secret)
 }
 

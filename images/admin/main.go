@@ -3,11 +3,15 @@
 // It serves one page on port 80 (PGADMIN_LISTEN_PORT, as pgAdmin) that names
 // itself and, when PGADMIN_TARGET_HOST is set, says whether a TCP connection to
 // that host's port 5432 opens. GET /misc/ping answers "PING", as pgAdmin's does.
+// Like pgAdmin's entrypoint, it refuses to start when the file named by
+// PGADMIN_DEFAULT_PASSWORD_FILE cannot be read or is empty; its image runs as
+// pgAdmin's uid 5050, so wbd's tests see a secret that only root can read.
 // Nothing else: it exists so that wbd's demo and tests can run an admin service
 // on machines that reach no container registry.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +46,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("unexpected arguments %q (configure with PGADMIN_LISTEN_PORT, PGADMIN_TARGET_HOST)", args)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := checkPassword(getenv("PGADMIN_DEFAULT_PASSWORD_FILE")); err != nil {
+		return err
+	}
 	port := getenv("PGADMIN_LISTEN_PORT")
 	if port == "" {
 		port = "80"
@@ -71,6 +78,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// checkPassword reads the password file as pgAdmin's entrypoint does at
+// first start; an unset name is no error, as pgAdmin also takes
+// PGADMIN_DEFAULT_PASSWORD, which the stand-in does not need.
+func checkPassword(name string) error {
+	if name == "" {
+		return nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("PGADMIN_DEFAULT_PASSWORD_FILE: %w", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return fmt.Errorf("PGADMIN_DEFAULT_PASSWORD_FILE: %s is empty", name)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +44,33 @@ func TestHandler(t *testing.T) {
 			}
 			if !strings.Contains(string(body), tt.want) {
 				t.Fatalf("GET %s: body=%q, want it to contain %q", tt.path, body, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckPassword(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, file, wantErr string
+	}{
+		{"unset", "", ""},
+		{"readable", write("pw", "s3cret\n", 0o444), ""},
+		{"empty", write("empty", "\n", 0o444), "is empty"},
+		{"missing", filepath.Join(dir, "missing"), "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkPassword(tt.file)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("checkPassword(%q) = %v, want error containing %q", tt.file, err, tt.wantErr)
 			}
 		})
 	}
