@@ -6,6 +6,9 @@
 // so the watcher watches the file's directory, not the file, and debounces
 // the burst of events a save makes. It starts watching before it first
 // reads, so no save is missed, and skips empty and unchanged content.
+//
+// A file that names its own templates directory makes the templates part of
+// the content: a saved *.tmpl there is a change like a saved file.
 package watch
 
 import (
@@ -54,6 +57,7 @@ type Watcher struct {
 	debounce time.Duration
 	log      *slog.Logger
 	fsw      *fsnotify.Watcher // nil in tests that feed events themselves
+	tmplDir  string            // the templates directory watched, or ""
 	reload   chan struct{}
 	last     [sha256.Size]byte
 	read     bool // last holds a content
@@ -139,7 +143,7 @@ func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 			if !ok {
 				return fmt.Errorf("watch %s: event stream closed", w.name)
 			}
-			if w.targets[filepath.Clean(ev.Name)] {
+			if w.matters(ev.Name) {
 				quiet.Reset(w.debounce)
 			}
 			continue
@@ -160,6 +164,16 @@ func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 			return nil
 		}
 	}
+}
+
+// matters reports whether an event on name may change the content: the
+// file itself, or a template of the templates directory.
+func (w *Watcher) matters(name string) bool {
+	name = filepath.Clean(name)
+	if w.targets[name] {
+		return true
+	}
+	return w.tmplDir != "" && filepath.Dir(name) == w.tmplDir && filepath.Ext(name) == templateExt
 }
 
 // send reads the file and sends it unless it is empty or, when not forced,
@@ -196,14 +210,23 @@ func (w *Watcher) next(force bool) (Update, bool) {
 		w.log.Debug("instances file is empty; waiting for its content", "file", w.name)
 		return Update{}, false
 	}
-	sum := sha256.Sum256(data)
+	cfg, perr := spec.ParseFile(w.name, data)
+	tmplDir := ""
+	if perr == nil {
+		tmplDir = cfg.Templates
+	}
+	w.watchTemplates(tmplDir)
+	h := sha256.New()
+	h.Write(data)
+	writeTemplates(h, tmplDir)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
 	if w.read && sum == w.last && !force {
-		w.log.Debug("instances file unchanged", "file", w.name)
+		w.log.Debug("instances file and templates unchanged", "file", w.name)
 		return Update{}, false
 	}
 	w.last, w.read = sum, true
-	cfg, err := spec.ParseFile(w.name, data)
-	return Update{Config: cfg, Err: err, Reload: force}, true
+	return Update{Config: cfg, Err: perr, Reload: force}, true
 }
 
 func isBlank(data []byte) bool {

@@ -46,8 +46,9 @@ instances.yaml, save, and the host converges.
 At start it reconciles every instance: each one is planned against its
 engine and applied when the plan is not empty, as 'wbd apply' would (services
 whose configuration changed are recreated, the others are not touched).
-Then it watches the file (its directory: editors save by renaming) and
-reconciles on every saved change, on engine events (a wbd container died,
+Then it watches the file (its directory: editors save by renaming), and the
+*.tmpl files of its templates directory when it names one, and reconciles on
+every saved change, on engine events (a wbd container died,
 was stopped or removed) and every --resync. Instances go one at a time, or
 --parallel at a time.
 
@@ -75,7 +76,7 @@ which 'wbd status' shows. Logs are one line per event on stderr.`,
 		Example: `  wbd run -f /etc/wbd/instances.yaml
   wbd run --parallel 2 --resync 5m --log-format json
 
-  # Reload after changing a template
+  # Read the file again and retry every instance now
   systemctl reload wbd      # or: kill -HUP $(pidof wbd)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -83,6 +83,8 @@ type daemonWorld struct {
 	file  string
 	root  string
 	names map[string]string // name -> host
+	// templates, when set, is the file's own templates directory.
+	templates string
 }
 
 func newDaemonWorld(t *testing.T) *daemonWorld {
@@ -95,7 +97,11 @@ func newDaemonWorld(t *testing.T) *daemonWorld {
 
 func (w *daemonWorld) yaml(ins ...daemonInst) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "version: 1\nroot: %s\ninstances:\n", w.root)
+	fmt.Fprintf(&b, "version: 1\nroot: %s\n", w.root)
+	if w.templates != "" {
+		fmt.Fprintf(&b, "templates: %s\n", w.templates)
+	}
+	b.WriteString("instances:\n")
 	for _, in := range ins {
 		fmt.Fprintf(&b, "  %s:\n    port: %d\n", in.name, in.port)
 		fmt.Fprintf(&b, "    images: {app: %q, postgres: %q, redis: %q}\n", in.app, standinImages[0], standinImages[1])
@@ -212,10 +218,20 @@ func (d *daemonProc) exited() bool {
 // waitLog waits until a log line matches pattern, and returns it.
 func (d *daemonProc) waitLog(pattern string, timeout time.Duration) string {
 	d.t.Helper()
+	return d.waitLogSince(0, pattern, timeout)
+}
+
+// mark is where the log ends now, for waitLogSince.
+func (d *daemonProc) mark() int { return len(d.out.String()) }
+
+// waitLogSince waits until a line logged after mark matches pattern, and
+// returns it.
+func (d *daemonProc) waitLogSince(mark int, pattern string, timeout time.Duration) string {
+	d.t.Helper()
 	re := regexp.MustCompile(pattern)
 	var line string
 	waitUntil(d.t, timeout, "log line "+pattern, func() bool {
-		line = re.FindString(d.out.String())
+		line = re.FindString(d.out.String()[mark:])
 		return line != ""
 	})
 	return line

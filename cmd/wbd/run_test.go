@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/templates"
 )
 
 // TestRunRolloutStory is the operator's day with the daemon: a rollout is
@@ -101,6 +103,55 @@ func TestRunRolloutStory(t *testing.T) {
 	}
 	if st := w.status(y.name); st == nil || st.Result != reconcile.ResultRemoved {
 		t.Errorf("status of y=%+v, want removed", st)
+	}
+
+	// The operator takes the template into a directory of their own: the
+	// same rendered project, so nothing is touched. Then saving an edit of
+	// the template is a rollout, as saving the file is.
+	w.templates = filepath.Join(w.dir, "templates")
+	tmpl := filepath.Join(w.templates, templates.Main)
+	builtin, err := fs.ReadFile(templates.FS, templates.Main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(builtin), `      PORT: "{{.AppPort}}"`, "      PORT: \"{{.AppPort}}\"\n      TEMPLATE_EDIT: \"1\"", 1)
+	if edited == string(builtin) {
+		t.Fatal("the built-in template no longer sets PORT as this test expects")
+	}
+	writeByRename(t, tmpl, builtin)
+	pg, redis, app = waitRunning(t, "", x.name, time.Minute)
+	mark := d.mark()
+	w.save(x)
+	d.waitLogSince(mark, `msg="configuration loaded"(?s:.*)msg="pass done"`, time.Minute)
+	if c := inspectCtr(t, "", x.name); c.ID != app.ID {
+		t.Fatal("the same template, from a directory, recreated x's app")
+	}
+	mark = d.mark()
+	writeByRename(t, tmpl, []byte(edited))
+	waitUntil(t, time.Minute, "x's app recreated from the saved template", func() bool {
+		return inspectCtr(t, "", x.name).ID != app.ID
+	})
+	d.waitLogSince(mark, `msg=applying instance=`+x.name+` changes="app recreate \(environment`, 10*time.Second)
+	if npg, nredis, _ := waitRunning(t, "", x.name, time.Minute); npg.ID != pg.ID || nredis.ID != redis.ID {
+		t.Fatal("a template edit of the app recreated postgres or redis")
+	}
+	if n := strings.Count(d.out.String()[mark:], "msg=applying "); n != 1 {
+		t.Errorf("the template edit made %d applies, want 1:\n%s", n, d.out.String()[mark:])
+	}
+}
+
+// writeByRename saves path as editors do, creating its directory.
+func writeByRename(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".swp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }
 
