@@ -50,7 +50,17 @@ func TestPlainProgress(t *testing.T) {
 	p.On(api.Resource{ID: "layer", ParentID: "Image y", Status: api.Working, Text: "Downloading"})
 	p.On(api.Resource{ID: "Container x", Status: api.Done, Text: "Started"})
 	p.On(api.Resource{ID: "Image y", Status: api.Error, Text: "Error", Details: "no registry"})
-	want := "Container x  Starting\nContainer x  Started\nImage y  Error no registry\n"
+	// Down: the ordered stop, then compose's own down stops x again.
+	for _, text := range []string{"Stopping", "Stopped", "Stopping", "Stopped", "Removing", "Removed"} {
+		p.On(api.Resource{ID: "Container x", Status: api.Working, Text: text})
+	}
+	// Restart: stopped, started, then stopped again is reported again.
+	for _, text := range []string{"Starting", "Started", "Stopping", "Stopped"} {
+		p.On(api.Resource{ID: "Container z", Status: api.Working, Text: text})
+	}
+	want := "Container x  Starting\nContainer x  Started\nImage y  Error no registry\n" +
+		"Container x  Stopping\nContainer x  Stopped\nContainer x  Removing\nContainer x  Removed\n" +
+		"Container z  Starting\nContainer z  Started\nContainer z  Stopping\nContainer z  Stopped\n"
 	if got := buf.String(); got != want {
 		t.Errorf("progress =\n%s\nwant\n%s", got, want)
 	}

@@ -27,7 +27,9 @@ func newProgress(w io.Writer) api.EventProcessor {
 }
 
 // plainProgress writes "Container NAME  Started" lines. It leaves out the
-// per-layer lines of a pull (events with a parent) and repeats of a line.
+// per-layer lines of a pull (events with a parent), repeats of a line, and
+// the stop of a container already stopped: Down stops in the plan's order
+// first, and compose's own down then stops every container again.
 type plainProgress struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -55,7 +57,7 @@ func (p *plainProgress) On(events ...api.Resource) {
 		if (e.Status == api.Warning || e.Status == api.Error) && !strings.HasPrefix(line, e.StatusText()) {
 			line = e.StatusText() + ": " + line
 		}
-		if p.last[e.ID] == line {
+		if p.last[e.ID] == line || p.last[e.ID] == api.StatusStopped && line == api.StatusStopping {
 			continue
 		}
 		p.last[e.ID] = line
