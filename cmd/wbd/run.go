@@ -101,6 +101,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	lifecycle.ComposeLogs(log)
 	if f.parallel < 1 || f.resync <= 0 || f.shutdownTimeout <= 0 || f.timeout <= 0 || f.maxFailures < 1 || f.failureWindow <= 0 {
 		return usagef("--parallel and --max-failures must be at least 1, durations positive")
 	}
