@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -75,6 +76,12 @@ func (r *Reconciler) configure(ctx context.Context, u watch.Update) bool {
 	if u.Err != nil {
 		log.Error("instances file is invalid; "+keep, keyError, oneLine(u.Err))
 		r.invalid(u.Err)
+		return false
+	}
+	if len(u.Config.Instances) == 0 && !r.cfg.AllowEmpty {
+		err := fmt.Errorf("%w: taking down every instance under %s needs wbd run --allow-empty", ErrEmpty, u.Config.Root)
+		log.Error("instances file lists no instances; "+keep, keyError, err)
+		r.invalid(err)
 		return false
 	}
 	d, err := Render(ctx, u.Config)

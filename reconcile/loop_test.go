@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -331,4 +332,46 @@ func (s *summaries) get() []Summary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.all)
+}
+
+// A file emptied of instances (truncated, or half of a merge) would take
+// down the whole host: it is refused like an invalid file unless the
+// daemon runs with --allow-empty.
+func TestRunRefusesAnEmptyFileUnlessAllowed(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("AllowEmpty=%v", allow), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				l := startLoop(t, Config{File: "instances.yaml", AllowEmpty: allow})
+				l.send(l.config(a1, b1))
+				l.wantApplies("alpha", 1)
+				empty, err := spec.ParseFile("instances.yaml", []byte("version: 1\nroot: "+l.root+"\ninstances: {}\n"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				l.send(watch.Update{Config: empty})
+				downed := l.local.downed()
+				slices.Sort(downed)
+				errText := l.r.Snapshot().Config.Error
+				if allow {
+					if got := strings.Join(downed, ","); got != "alpha,beta" || errText != "" {
+						t.Fatalf("taken down=%q, config error=%q; want alpha,beta and none", got, errText)
+					}
+					return
+				}
+				if len(downed) != 0 {
+					t.Fatalf("taken down=%q by an empty file", downed)
+				}
+				if !strings.Contains(errText, "lists no instances") || !strings.Contains(errText, "--allow-empty") {
+					t.Fatalf("config error=%q, want it to say the file is empty and how to allow it", errText)
+				}
+				if got := l.logs.grep(`instances file lists no instances; the last valid configuration stays in force`); len(got) != 1 {
+					t.Fatalf("log=%q", l.logs.lines)
+				}
+				// The last valid configuration is still in force: drift is fixed.
+				l.local.kill("alpha")
+				time.Sleep(2 * time.Second)
+				l.wantApplies("alpha", 2)
+			})
+		})
+	}
 }

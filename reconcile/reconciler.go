@@ -55,7 +55,16 @@ type Config struct {
 	// OnState is called after every pass and configuration update with a
 	// summary (systemd's STATUS= and READY=1).
 	OnState func(Summary)
+	// AllowEmpty lets a file that lists no instances be taken: every
+	// instance under its root is then taken down. Without it such a file
+	// is refused like an invalid one, since a truncated or half-merged
+	// file is likelier than an operator retiring a whole host this way.
+	AllowEmpty bool
 }
+
+// ErrEmpty is why a file that lists no instances is refused without
+// Config.AllowEmpty.
+var ErrEmpty = errors.New("the file lists no instances")
 
 // Reconciler converges instances to a Desired state. Its methods may be
 // called from several goroutines, but Run and Reconcile should not overlap.

@@ -32,6 +32,7 @@ type runFlags struct {
 	failureWindow   time.Duration
 	logFormat       string
 	logLevel        string
+	allowEmpty      bool
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -54,7 +55,9 @@ was stopped or removed) and every --resync. Instances go one at a time, or
 
 An instance removed from the file is taken down (app, admin, redis, postgres,
 then its network); its directory and data stay on disk. Only projects whose
-compose directory is under the file's root are ever taken down.
+compose directory is under the file's root are ever taken down. A file that
+lists no instances at all is refused (it would take down the whole host)
+unless --allow-empty.
 
 A file that does not parse or render is logged as FILE:LINE:COL and changes
 nothing: the last valid configuration stays in force until the file is
@@ -91,6 +94,7 @@ which 'wbd status' shows. Logs are one line per event on stderr.`,
 	fl.DurationVar(&f.debounce, "debounce", watch.DefaultDebounce, "how long the file must be quiet after a change before it is read")
 	fl.IntVar(&f.maxFailures, "max-failures", reconcile.DefaultRetry.Attempts, "failed attempts allowed per instance within --failure-window")
 	fl.DurationVar(&f.failureWindow, "failure-window", reconcile.DefaultRetry.Window, "the window of --max-failures")
+	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "take a file that lists no instances, taking every instance under its root down")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -127,6 +131,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 		WaitTimeout:     f.timeout,
 		Retry:           retry,
 		OnState:         sd.state,
+		AllowEmpty:      f.allowEmpty,
 	})
 	if err != nil {
 		return err

@@ -92,7 +92,11 @@ func runValidate(cmd *cobra.Command, g *globals, asJSON bool) error {
 	if asJSON {
 		return writeJSON(cmd.OutOrStdout(), res)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: valid, %d instances: %s\n", g.file, len(cfg.Instances), strings.Join(cfg.Names(), ", "))
+	if len(cfg.Instances) == 0 {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: valid, no instances\n", g.file)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: valid, %d instances: %s\n", g.file, len(cfg.Instances), strings.Join(cfg.Names(), ", "))
+	}
 	return nil
 }
 
