@@ -156,9 +156,11 @@ func (o *operator) plan(in *instance) (actions map[string]servicePlan, legacy []
 	o.t.Helper()
 	r := o.mustWbd("plan", in.Name, "--json")
 	var plans []struct {
-		Instance string
-		Services []servicePlan
-		Legacy   []struct{ Name string }
+		Instance string        `json:"instance"`
+		Services []servicePlan `json:"services"`
+		Legacy   []struct {
+			Name string `json:"name"`
+		} `json:"legacy"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &plans); err != nil || len(plans) != 1 {
 		o.t.Fatalf("wbd plan --json: want one plan, got %v\n%s", err, r)
@@ -174,8 +176,13 @@ func (o *operator) plan(in *instance) (actions map[string]servicePlan, legacy []
 }
 
 type servicePlan struct {
-	Service, Container, Action string
-	Changes                    []struct{ Field, Detail string }
+	Service   string `json:"service"`
+	Container string `json:"container"`
+	Action    string `json:"action"`
+	Changes   []struct {
+		Field  string `json:"field"`
+		Detail string `json:"detail"`
+	} `json:"changes"`
 }
 
 // takeDown is the cleanup of an instance: wbd down, then, should that

@@ -33,6 +33,11 @@ func (e *Engine) Misnamed(ctx context.Context, project *types.Project) ([]Misnam
 	if err != nil {
 		return nil, fmt.Errorf("names of %s: %w", p.Name, err)
 	}
+	return misnamed(p, in), nil
+}
+
+// misnamed lists in's containers not named as p names them, in stop order.
+func misnamed(p *types.Project, in *instance) []Misnamed {
 	var out []Misnamed
 	for _, c := range in.containers {
 		svc, ok := p.Services[c.Labels[api.ServiceLabel]]
@@ -45,7 +50,7 @@ func (e *Engine) Misnamed(ctx context.Context, project *types.Project) ([]Misnam
 		}
 	}
 	slices.SortFunc(out, func(a, b Misnamed) int { return stopRank(a.Service) - stopRank(b.Service) })
-	return out, nil
+	return out
 }
 
 // FixNames renames each misnamed container to its name, when no other

@@ -22,11 +22,14 @@ type Plan struct {
 	// Legacy lists the imperative CLI's containers in the way: Apply
 	// refuses unless ApplyOptions.Adopt, which replaces them.
 	Legacy []Container
+	// Renames lists containers an interrupted recreate left under a
+	// temporary name, which Apply gives back their names.
+	Renames []Misnamed
 }
 
 // Empty reports whether Apply would change nothing.
 func (p Plan) Empty() bool {
-	return len(p.Legacy) == 0 && !slices.ContainsFunc(p.Services, func(s ServicePlan) bool {
+	return len(p.Legacy) == 0 && len(p.Renames) == 0 && !slices.ContainsFunc(p.Services, func(s ServicePlan) bool {
 		return s.Action != ActionUnchanged
 	})
 }
@@ -61,7 +64,7 @@ func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error)
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)
 	}
-	plan := Plan{Instance: p.Name, Legacy: legacy}
+	plan := Plan{Instance: p.Name, Legacy: legacy, Renames: misnamed(p, in)}
 	cur := in.byService()
 	for _, name := range inStartOrder(p.ServiceNames()) {
 		svc := p.Services[name]

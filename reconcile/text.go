@@ -26,6 +26,9 @@ func describePlan(p lifecycle.Plan) string {
 	if len(p.Legacy) > 0 {
 		parts = append(parts, fmt.Sprintf("%d legacy containers in the way", len(p.Legacy)))
 	}
+	for _, m := range p.Renames {
+		parts = append(parts, m.Service+" rename ("+m.Name+" -> "+m.Want+")")
+	}
 	for _, s := range p.Services {
 		if s.Action == lifecycle.ActionUnchanged {
 			continue

@@ -24,7 +24,9 @@ func newPlanCmd(g *globals) *cobra.Command {
 Docker engine runs, and says per service what apply would do: create,
 recreate (and which settings changed: image, environment, mounts, command,
 ports, ...), start, unchanged or remove. It also lists containers of the
-old imperative CLI that stand in the way (see apply --adopt). Environment
+old imperative CLI that stand in the way (see apply --adopt), and
+containers an interrupted recreate left under a temporary name, which apply
+renames. Environment
 values are never shown, only the names of the variables that differ.`,
 		Example: `  wbd plan testing
   wbd plan --all --json | jq '.[].services[] | select(.action != "unchanged")'`,
@@ -58,10 +60,11 @@ func runPlan(ctx context.Context, g *globals, names []string, all, asJSON bool, 
 		errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
 	}
 	if asJSON {
-		if plans == nil {
-			plans = []lifecycle.Plan{}
+		out := make([]planJSON, len(plans))
+		for i, p := range plans {
+			out[i] = toPlanJSON(p)
 		}
-		if err := writeJSON(stdout, plans); err != nil {
+		if err := writeJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
@@ -84,6 +87,62 @@ func printPlans(w io.Writer, plans []lifecycle.Plan) {
 		for _, c := range p.Legacy {
 			fmt.Fprintf(tw, "%s\t-\t%s\tin the way\tlegacy container without compose labels: wbd apply --adopt %s\n", p.Instance, c.Name, p.Instance)
 		}
+		for _, m := range p.Renames {
+			fmt.Fprintf(tw, "%s\t%s\t%s\trename\tto %s: left so by an interrupted recreate\n", p.Instance, m.Service, m.Name, m.Want)
+		}
 	}
 	tw.Flush()
+}
+
+// planJSON is a plan as `wbd plan --json` prints it: lower-case keys, as
+// every --json output of wbd, and lists that are never null.
+type planJSON struct {
+	Instance string            `json:"instance"`
+	Services []servicePlanJSON `json:"services"`
+	Legacy   []containerJSON   `json:"legacy"`
+	Renames  []renameJSON      `json:"renames"`
+}
+
+type servicePlanJSON struct {
+	Service   string       `json:"service"`
+	Container string       `json:"container"`
+	Action    string       `json:"action"`
+	Changes   []changeJSON `json:"changes"`
+}
+
+type changeJSON struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+type containerJSON struct {
+	Name  string `json:"name"`
+	ID    string `json:"id"`
+	Image string `json:"image"`
+	State string `json:"state"`
+}
+
+type renameJSON struct {
+	Service string `json:"service"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	ID      string `json:"id"`
+}
+
+func toPlanJSON(p lifecycle.Plan) planJSON {
+	out := planJSON{Instance: p.Instance, Services: []servicePlanJSON{}, Legacy: []containerJSON{}, Renames: []renameJSON{}}
+	for _, s := range p.Services {
+		sp := servicePlanJSON{Service: s.Service, Container: s.Container, Action: string(s.Action), Changes: []changeJSON{}}
+		for _, c := range s.Changes {
+			sp.Changes = append(sp.Changes, changeJSON{Field: c.Field, Detail: c.Detail})
+		}
+		out.Services = append(out.Services, sp)
+	}
+	for _, c := range p.Legacy {
+		out.Legacy = append(out.Legacy, containerJSON{Name: c.Name, ID: c.ID, Image: c.Image, State: c.State})
+	}
+	for _, m := range p.Renames {
+		out.Renames = append(out.Renames, renameJSON{Service: m.Service, From: m.Name, To: m.Want, ID: m.ID})
+	}
+	return out
 }

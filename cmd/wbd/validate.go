@@ -100,9 +100,12 @@ func runValidate(cmd *cobra.Command, g *globals, asJSON bool) error {
 	return nil
 }
 
+// writeJSON prints v indented, without HTML escaping: a terminal or jq
+// reads "a -> b", not "a -\u003e b".
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 

@@ -1,0 +1,52 @@
+package lifecycle
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+)
+
+// An interrupted recreate leaves the new container named ID_NAME. Plan
+// says apply renames it, and apply gives it its name back without
+// recreating it: the app finds NAME-redis and operators `docker exec NAME`.
+func TestApplyRestoresTheNameAnInterruptedRecreateLeft(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	f := newFixture(t, e)
+	p := f.project(t)
+	apply(t, e, p, ApplyOptions{})
+	app := inspect(t, e, f.Name)
+	tmp := app.ID[:12] + "_" + f.Name
+	if _, err := e.api.ContainerRename(t.Context(), app.ID, client.ContainerRenameOptions{NewName: tmp}); err != nil {
+		t.Fatal(err)
+	}
+
+	plan, err := e.Plan(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Empty() || len(plan.Renames) != 1 {
+		t.Fatalf("plan = %+v, want one rename", plan)
+	}
+	if m := plan.Renames[0]; m.Service != "app" || m.Name != tmp || m.Want != f.Name || m.ID != app.ID {
+		t.Errorf("rename = %+v, want app %s -> %s", m, tmp, f.Name)
+	}
+	for _, sp := range plan.Services {
+		if sp.Action != ActionUnchanged {
+			t.Errorf("plan for %s: %s %v, want unchanged: only the name differs", sp.Service, sp.Action, sp.Changes)
+		}
+	}
+
+	rep := apply(t, e, p, ApplyOptions{})
+	if got := inspect(t, e, f.Name); got.ID != app.ID {
+		t.Errorf("%s is container %.12s, want %.12s renamed, not recreated", f.Name, got.ID, app.ID)
+	}
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.Contains(w, tmp+" -> "+f.Name) }) {
+		t.Errorf("apply warnings %q do not say what was renamed", rep.Warnings)
+	}
+	if plan, err := e.Plan(t.Context(), p); err != nil || !plan.Empty() {
+		t.Errorf("plan after apply = %+v, %v; want nothing to do", plan, err)
+	}
+}
