@@ -81,29 +81,7 @@ func TestTemplateRenameOnRealFilesystem(t *testing.T) {
 	content, dir := withTemplates(t)
 	path := filepath.Join(t.TempDir(), "instances.yaml")
 	write(t, path, content)
-	w, err := New(path, Options{Debounce: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make(chan Update)
-	done := make(chan error, 1)
-	ctx := t.Context()
-	go func() { done <- w.Run(ctx, out) }()
-	t.Cleanup(func() {
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	next := func() Update {
-		t.Helper()
-		select {
-		case u := <-out:
-			return u
-		case <-time.After(10 * time.Second):
-			t.Fatal("no update within 10s")
-		}
-		return Update{}
-	}
+	next := watchReal(t, path)
 	if u := next(); u.Err != nil {
 		t.Fatal(u.Err)
 	}

@@ -235,30 +235,7 @@ func TestRenameOnRealFilesystem(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "instances.yaml")
 	write(t, path, validYAML)
-	w, err := New(path, Options{Debounce: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	out := make(chan Update)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, out) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	next := func() Update {
-		t.Helper()
-		select {
-		case u := <-out:
-			return u
-		case <-time.After(10 * time.Second):
-			t.Fatal("no update within 10s")
-		}
-		return Update{}
-	}
+	next := watchReal(t, path)
 	if u := next(); u.Err != nil {
 		t.Fatal(u.Err)
 	}
@@ -273,6 +250,35 @@ func TestRenameOnRealFilesystem(t *testing.T) {
 	}
 	if got, want := u.Config.Instance("testing").Port, 8003; got != want {
 		t.Fatalf("port=%d, want %d", got, want)
+	}
+}
+
+// watchReal runs a Watcher of path on the real filesystem until the test
+// ends, and returns a function that waits for its next update.
+func watchReal(t *testing.T, path string) (next func() Update) {
+	t.Helper()
+	w, err := New(path, Options{Debounce: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan Update)
+	done := make(chan error, 1)
+	ctx := t.Context()
+	go func() { done <- w.Run(ctx, out) }()
+	t.Cleanup(func() {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return func() Update {
+		t.Helper()
+		select {
+		case u := <-out:
+			return u
+		case <-time.After(10 * time.Second):
+			t.Fatal("no update within 10s")
+		}
+		return Update{}
 	}
 }
 
