@@ -13,9 +13,13 @@ func newLogsCmd(g *globals) *cobra.Command {
 		Use:   "logs NAME [SERVICE]",
 		Short: "Print an instance's container logs",
 		Long: `Logs prints the logs of one instance's containers, each line prefixed with
-its container, or of one service (app, postgres, redis, admin).`,
+its container, or of one service (app, postgres, redis, admin).
+
+Here -f is --follow, as in docker logs: name the file before the command
+(wbd -f FILE logs ...) or with --file.`,
 		Example: `  wbd logs testing
-  wbd logs testing redis --tail 50 -f`,
+  wbd logs testing redis --tail 50 -f
+  wbd -f /etc/wbd/instances.yaml logs testing app -f`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := g.load()

@@ -71,15 +71,24 @@ Exit codes: 0 success, 1 an operation failed or the file is invalid,
 
   # Use another file
   wbd -f /etc/wbd/instances.yaml validate`,
-		SilenceErrors: true,
-		SilenceUsage:  true,
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		SuggestionsMinimumDistance: 2,
+		// With TraverseChildren cobra no longer rejects an unknown command
+		// itself: the root gets it as an argument.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for \"wbd\"", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usagef("%s", msg)
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	def := defaultFile
-	if env := os.Getenv("WBD_CONFIG"); env != "" {
-		def = env
-	}
-	root.PersistentFlags().StringVarP(&g.file, "file", "f", def, "the instances file (env WBD_CONFIG)")
 	root.AddCommand(
 		newValidateCmd(g),
 		newRenderCmd(g),
@@ -94,7 +103,34 @@ Exit codes: 0 success, 1 an operation failed or the file is invalid,
 		newCacheCmd(g),
 		newVersionCmd(),
 	)
+	addFileFlag(root, g)
 	return root
+}
+
+// addFileFlag gives cmd and every command under it -f/--file. It is not a
+// persistent flag because `logs -f` follows, as in docker: a persistent -f
+// would clash with it (cobra panics), so logs takes --file alone, and the
+// root's own -f, read before the command name (TraverseChildren, as docker
+// compose does), still works for every command: wbd -f FILE logs -f NAME.
+func addFileFlag(cmd *cobra.Command, g *globals) {
+	def := defaultFile
+	if env := os.Getenv("WBD_CONFIG"); env != "" {
+		def = env
+	}
+	const usage = "the instances file (env WBD_CONFIG)"
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Flags().ShorthandLookup("f") != nil {
+			c.Flags().StringVar(&g.file, "file", def, usage)
+		} else {
+			c.Flags().StringVarP(&g.file, "file", "f", def, usage)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	cmd.TraverseChildren = true
+	walk(cmd)
 }
 
 // load reads the instances file named by the flags.

@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The operator reads an instance's logs: one service's last lines, or every
+// container's, each line prefixed with its container; -f keeps following.
+func TestLogsShowAndFollowAnInstance(t *testing.T) {
+	t.Parallel()
+	o := newOperator(t)
+	in := o.declare(nil)
+	o.apply(in)
+	waitForHealth(t, in, "ok")
+
+	redis := o.mustWbd("logs", in.Name, "redis", "--tail", "50")
+	if !strings.Contains(redis.stdout, in.Name+"-redis") || !strings.Contains(redis.stdout, "Ready to accept connections") {
+		t.Errorf("wbd logs %s redis: want redis's start, prefixed with its container\n%s", in.Name, redis)
+	}
+	all := o.mustWbd("logs", in.Name, "--tail", "5")
+	for _, name := range []string{in.Name + "-postgres", in.Name + "-redis", in.Name + " "} {
+		if !strings.Contains(all.stdout, name) {
+			t.Errorf("wbd logs %s: no line of %s\n%s", in.Name, strings.TrimSpace(name), all)
+		}
+	}
+
+	// -f after the command is --follow: the stream stays open and shows the
+	// request made after it started.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	follow := exec.CommandContext(ctx, wbdBin, "-f", o.file, "logs", in.Name, "app", "-f", "--tail", "0")
+	var out lockedBuffer
+	follow.Stdout, follow.Stderr = &out, &out
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- follow.Wait() }()
+	time.Sleep(time.Second) // let it attach before the request it must show
+	loadDataset(t, in)
+	eventually(t, 20*time.Second, "wbd logs -f shows the request", func() error {
+		select {
+		case err := <-exited:
+			t.Fatalf("wbd logs -f exited (%v) instead of following:\n%s", err, out.String())
+		default:
+		}
+		if !strings.Contains(out.String(), `"msg":"dataset served"`) {
+			return fmt.Errorf("output so far:\n%s", out.String())
+		}
+		return nil
+	})
+	cancel()
+	<-exited
+}
+
+// lockedBuffer is a bytes.Buffer a process writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
