@@ -32,6 +32,20 @@ func (f *rolloutFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.keepGoing, "keep-going", false, "go on with the next instances after one fails")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long an instance may take to be running and healthy")
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as JSON")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if f.timeout <= 0 {
+			return usagef("--timeout %s: want a positive duration", f.timeout)
+		}
+		return checkParallel(f.parallel)
+	}
+}
+
+// checkParallel refuses a --parallel that would silently mean another.
+func checkParallel(n int) error {
+	if n < 1 {
+		return usagef("--parallel %d: want at least 1", n)
+	}
+	return nil
 }
 
 func newApplyCmd(g *globals) *cobra.Command {

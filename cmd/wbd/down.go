@@ -36,6 +36,7 @@ nor a wbd instance there is an error.`,
 	cmd.Flags().IntVar(&f.parallel, "parallel", 1, "how many instances at a time")
 	cmd.Flags().BoolVar(&f.keepGoing, "keep-going", false, "go on with the next instances after one fails")
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as JSON")
+	cmd.PreRunE = func(*cobra.Command, []string) error { return checkParallel(f.parallel) }
 	return cmd
 }
 
