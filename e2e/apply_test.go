@@ -158,6 +158,13 @@ func TestNewAppImageRecreatesOnlyTheApp(t *testing.T) {
 	in.Images.App = newTag
 	o.writeFile()
 
+	// Before the apply, status says which service no longer matches the file.
+	for service, want := range map[string]bool{"app": false, "postgres": true, "redis": true} {
+		if got := o.status(in)[service]; got.State != "running" || got.Matches == nil || *got.Matches != want {
+			t.Errorf("wbd status before apply: %s %+v, want running, matches the file: %v", service, got, want)
+		}
+	}
+
 	plan, _ := o.plan(in)
 	for service, want := range map[string]string{"app": "recreate", "postgres": "unchanged", "redis": "unchanged"} {
 		if got := plan[service].Action; got != want {
@@ -197,6 +204,9 @@ func TestNewAppImageRecreatesOnlyTheApp(t *testing.T) {
 		if p.Action != "unchanged" {
 			t.Errorf("plan after apply: %s %s, want unchanged", service, p.Action)
 		}
+	}
+	if got := o.status(in)["app"]; got.Image != newTag || got.Matches == nil || !*got.Matches {
+		t.Errorf("wbd status after apply: app %+v, want %s matching the file", got, newTag)
 	}
 }
 

@@ -175,6 +175,32 @@ func (o *operator) plan(in *instance) (actions map[string]servicePlan, legacy []
 	return actions, legacy
 }
 
+// status is what `wbd status NAME --json` says of each service.
+func (o *operator) status(in *instance) map[string]serviceStatus {
+	o.t.Helper()
+	r := o.mustWbd("status", in.Name, "--json")
+	var st []struct {
+		Instance string          `json:"instance"`
+		Services []serviceStatus `json:"services"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 || st[0].Instance != in.Name {
+		o.t.Fatalf("wbd status --json: want %s alone, got %v\n%s", in.Name, err, r)
+	}
+	out := map[string]serviceStatus{}
+	for _, s := range st[0].Services {
+		out[s.Service] = s
+	}
+	return out
+}
+
+type serviceStatus struct {
+	Service string `json:"service"`
+	State   string `json:"state"`
+	Health  string `json:"health"`
+	Image   string `json:"image"`
+	Matches *bool  `json:"matches"`
+}
+
 type servicePlan struct {
 	Service   string `json:"service"`
 	Container string `json:"container"`
