@@ -4,8 +4,8 @@
 package instdir
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/wbd-dev/wbd/spec"
@@ -31,15 +31,16 @@ func SecretPath(in *spec.Instance, name string) string {
 }
 
 // Prepare creates in's directory, its subdirectories and the secrets its
-// project mounts, as `mkdir -p` would: an existing instance is no error, and
-// an existing secret is kept.
-func Prepare(in *spec.Instance) error {
-	for _, sub := range append([]string{"secrets"}, Subdirectories...) {
-		if err := os.MkdirAll(in.Path(sub), 0o755); err != nil {
+// project mounts on files, as `mkdir -p` would: an existing instance is no
+// error, an existing directory is left as it is, and an existing secret is
+// kept.
+func Prepare(ctx context.Context, files Files, in *spec.Instance) error {
+	for _, sub := range Subdirectories {
+		if err := files.MkdirAll(ctx, in.Path(sub), 0o755); err != nil {
 			return fmt.Errorf("instance %s: %w", in.Name, err)
 		}
 	}
-	if err := os.Chmod(in.Path("secrets"), 0o700); err != nil {
+	if err := files.MkdirAll(ctx, in.Path("secrets"), 0o700); err != nil {
 		return fmt.Errorf("instance %s: %w", in.Name, err)
 	}
 	secrets := []string{PostgresPassword}
@@ -47,7 +48,7 @@ func Prepare(in *spec.Instance) error {
 		secrets = append(secrets, AdminPassword)
 	}
 	for _, name := range secrets {
-		if _, err := EnsureSecret(SecretPath(in, name)); err != nil {
+		if _, err := files.EnsureSecret(ctx, SecretPath(in, name)); err != nil {
 			return fmt.Errorf("instance %s: %w", in.Name, err)
 		}
 	}

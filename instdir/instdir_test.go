@@ -15,20 +15,24 @@ func TestPrepare(t *testing.T) {
 	root := t.TempDir()
 	in := &spec.Instance{Name: "testing", Dir: filepath.Join(root, "testing"), Admin: &spec.Admin{Port: 5051}}
 	// An existing instance: some data already there, one subdirectory missing.
-	if err := os.MkdirAll(in.Path("databases"), 0o755); err != nil {
+	// postgres keeps its data directory 0700: Prepare must leave it so.
+	if err := os.MkdirAll(in.Path("databases"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	data := in.Path("databases/PG_VERSION")
 	if err := os.WriteFile(data, []byte("17\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := Prepare(in); err != nil {
+	if err := Prepare(t.Context(), Local, in); err != nil {
 		t.Fatal(err)
 	}
 	for _, sub := range Subdirectories {
 		if fi, err := os.Stat(in.Path(sub)); err != nil || !fi.IsDir() {
 			t.Errorf("%s: %v", sub, err)
 		}
+	}
+	if fi, err := os.Stat(in.Path("databases")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("existing databases/ changed: %v, %v; want mode 0700 kept", fi.Mode(), err)
 	}
 	if b, err := os.ReadFile(data); err != nil || string(b) != "17\n" {
 		t.Errorf("existing data changed: %q, %v", b, err)
@@ -58,7 +62,7 @@ func TestPrepare(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second Prepare keeps the secret: postgres keeps the first password.
-	if err := Prepare(in); err != nil {
+	if err := Prepare(t.Context(), Local, in); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(pw); string(again) != string(first) {

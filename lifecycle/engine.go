@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -13,6 +14,7 @@ import (
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/docker/compose/v5/pkg/compose"
 	"github.com/moby/moby/client"
+	"github.com/wbd-dev/wbd/instdir"
 )
 
 // pingTimeout bounds how long Connect waits for an endpoint to answer.
@@ -30,6 +32,9 @@ type Engine struct {
 	api      client.APIClient
 	progress io.Writer
 	log      *slog.Logger
+
+	filesMu sync.Mutex
+	files   map[string]instdir.Files // by root: see Files
 }
 
 // Option configures an Engine.

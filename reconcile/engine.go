@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 )
 
@@ -18,6 +19,8 @@ type Engine interface {
 	Down(ctx context.Context, name string) error
 	Misnamed(ctx context.Context, project *types.Project) ([]lifecycle.Misnamed, error)
 	FixNames(ctx context.Context, ms []lifecycle.Misnamed) ([]string, error)
+	// Files is where the bind mounts of instances under root resolve.
+	Files(ctx context.Context, root string) (instdir.Files, error)
 	Inventory(ctx context.Context) ([]lifecycle.Project, error)
 	Events(ctx context.Context, fn func(lifecycle.Event)) error
 	Ping(ctx context.Context) error

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
 )
@@ -173,6 +174,8 @@ func (e *fakeEngine) Misnamed(ctx context.Context, p *types.Project) ([]lifecycl
 	}
 	return nil, nil
 }
+
+func (e *fakeEngine) Files(context.Context, string) (instdir.Files, error) { return instdir.Local, nil }
 
 func (e *fakeEngine) FixNames(ctx context.Context, ms []lifecycle.Misnamed) ([]string, error) {
 	e.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -84,7 +85,11 @@ func (r *Reconciler) converge(op context.Context, eng Engine, in *spec.Instance,
 			return r.failed(op, eng, in, sum, &lifecycle.LegacyError{Instance: in.Name, Containers: plan.Legacy})
 		}
 		log.Info("applying", "changes", describePlan(plan))
-		if err := instdir.Prepare(in); err != nil {
+		files, err := eng.Files(op, filepath.Dir(in.Dir))
+		if err != nil {
+			return r.failed(op, eng, in, sum, err)
+		}
+		if err := instdir.Prepare(op, files, in); err != nil {
 			return r.failed(op, eng, in, sum, err)
 		}
 		if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -105,10 +102,14 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, a
 // compose file, converge it, all under the instance's lock.
 func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *render.Result, opts lifecycle.ApplyOptions) (string, []string, error) {
 	return es.locked(ctx, in, "wbd apply", func(eng *lifecycle.Engine) (string, []string, error) {
-		if err := checkPostgresSecret(in); err != nil {
+		files, err := eng.Files(ctx, filepath.Dir(in.Dir))
+		if err != nil {
 			return "", nil, err
 		}
-		if err := instdir.Prepare(in); err != nil {
+		if err := checkPostgresSecret(ctx, files, in); err != nil {
+			return "", nil, err
+		}
+		if err := instdir.Prepare(ctx, files, in); err != nil {
 			return "", nil, err
 		}
 		if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {
@@ -123,13 +124,13 @@ func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *ren
 // that already exists (one the old CLI ran, or copied from elsewhere): the
 // database keeps the password it was created with, so the app could not log
 // in, and with --adopt the running old containers would already be gone.
-func checkPostgresSecret(in *spec.Instance) error {
+func checkPostgresSecret(ctx context.Context, files instdir.Files, in *spec.Instance) error {
 	secret := instdir.SecretPath(in, instdir.PostgresPassword)
-	if _, err := os.Lstat(secret); !errors.Is(err, fs.ErrNotExist) {
-		return nil
+	if ok, err := files.Exists(ctx, secret); err != nil || ok {
+		return err
 	}
-	if _, err := os.Stat(filepath.Join(in.Path("databases"), "PG_VERSION")); err != nil {
-		return nil
+	if ok, err := files.Exists(ctx, filepath.Join(in.Path("databases"), "PG_VERSION")); err != nil || !ok {
+		return err
 	}
 	return fmt.Errorf("instance %s: %s holds a postgres database but %s does not exist: "+
 		"write that database's postgres password there first, or the app could not log in with the one wbd would generate",

@@ -88,9 +88,15 @@ type secondEngine struct {
 	host string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// ownDisk are directories the engine sees as empty disks of its own
+	// (tmpfs in its mount namespace), as a Docker host on another machine
+	// would: what is written there on this machine, it does not see.
+	ownDisk []string
 }
 
-func startSecondEngine(t *testing.T) *secondEngine {
+// startSecondEngine starts a second dockerd with the stand-in images. Its
+// bind mounts of the paths ownDisk resolve to a disk of its own.
+func startSecondEngine(t *testing.T, ownDisk ...string) *secondEngine {
 	t.Helper()
 	for _, bin := range []string{"dockerd", "unshare", "ip"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -105,7 +111,7 @@ func startSecondEngine(t *testing.T) *secondEngine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &secondEngine{t: t, dir: dir, host: "unix://" + filepath.Join(dir, "docker.sock")}
+	e := &secondEngine{t: t, dir: dir, host: "unix://" + filepath.Join(dir, "docker.sock"), ownDisk: ownDisk}
 	t.Cleanup(func() {
 		e.stop()
 		os.RemoveAll(dir)
@@ -131,10 +137,18 @@ func startSecondEngine(t *testing.T) *secondEngine {
 	return e
 }
 
-// start runs dockerd in a new network namespace and waits until it answers.
+// start runs dockerd in new network and mount namespaces and waits until
+// it answers.
 func (e *secondEngine) start() {
 	e.t.Helper()
-	script := "ip link set lo up && exec dockerd" +
+	script := "ip link set lo up"
+	for _, d := range e.ownDisk {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+		script += " && mount -t tmpfs wbd-own-disk " + d
+	}
+	script += " && exec dockerd" +
 		" --data-root " + filepath.Join(e.dir, "data") +
 		" --exec-root " + filepath.Join(e.dir, "exec") +
 		" --pidfile " + filepath.Join(e.dir, "docker.pid") +
@@ -145,7 +159,8 @@ func (e *secondEngine) start() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.cmd = exec.Command("unshare", "-n", "sh", "-c", script)
+	// unshare -m makes the mounts private: the tmpfs stays the engine's.
+	e.cmd = exec.Command("unshare", "-n", "-m", "sh", "-c", script)
 	e.cmd.Stdout, e.cmd.Stderr = log, log
 	if err := e.cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -180,4 +195,56 @@ func (e *secondEngine) stop() {
 func regexpQuote(s string) string {
 	r := strings.NewReplacer(".", `\.`, "/", "/", "+", `\+`, "(", `\(`, ")", `\)`)
 	return r.Replace(s)
+}
+
+// TestApplyOnAHostWithItsOwnDisk: an instance whose host is a Docker
+// engine on another machine gets its directories and secrets on that
+// machine, where its bind mounts resolve, made through its engine; this
+// machine keeps only the lock and the rendered compose.yaml.
+func TestApplyOnAHostWithItsOwnDisk(t *testing.T) {
+	requireEngineForRun(t)
+	w := newDaemonWorld(t)
+	e2 := startSecondEngine(t, w.root)
+	far := daemonInst{name: uniqueName(t), app: "wbd.local/app:1", port: freeHostPort(t), host: e2.host}
+	w.save(far)
+	apply := func() {
+		t.Helper()
+		if out, err := exec.Command("wbd", "-f", w.file, "apply", far.name).CombinedOutput(); err != nil {
+			t.Fatalf("wbd apply %s: %v\n%s", far.name, err, out)
+		}
+	}
+	apply()
+	waitRunning(t, e2.host, far.name, 2*time.Minute)
+
+	here := filepath.Join(w.root, far.name)
+	for _, sub := range []string{"secrets", "databases", "redis"} {
+		if _, err := os.Stat(filepath.Join(here, sub)); !os.IsNotExist(err) {
+			t.Errorf("%s made on this machine (%v), want it on the docker host only", sub, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(here, "compose.yaml")); err != nil {
+		t.Errorf("the rendered compose.yaml is not kept here: %v", err)
+	}
+	secret := func() string {
+		t.Helper()
+		out, err := exec.Command("docker", "-H", e2.host, "exec", far.name+"-postgres", "cat", "/run/secrets/postgres_password").CombinedOutput()
+		if err != nil || len(strings.TrimSpace(string(out))) < 20 {
+			t.Fatalf("the postgres secret on the docker host: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	first := secret()
+
+	// A second apply after a change keeps the host's secret: postgres,
+	// initialised with it, still lets the app in.
+	far.env = map[string]string{"WBD_TEST": "again"}
+	w.save(far)
+	apply()
+	_, _, app := waitRunning(t, e2.host, far.name, 2*time.Minute)
+	if app.Health != "healthy" {
+		t.Errorf("app %s after the second apply, want healthy", app.Health)
+	}
+	if again := secret(); again != first {
+		t.Error("the secret on the docker host was regenerated")
+	}
 }

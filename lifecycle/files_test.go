@@ -1,0 +1,141 @@
+package lifecycle
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/moby/moby/client"
+	"github.com/wbd-dev/wbd/instdir"
+)
+
+// hostFiles does through the engine what instdir.Local does here. The
+// engine of this test is this machine's, so what it writes is checked on
+// the local disk.
+func TestHostFiles(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	root := t.TempDir()
+	h := &hostFiles{e: e, root: root}
+	ctx := t.Context()
+	in := filepath.Join(root, "inst")
+
+	// postgres's data directory exists, 0700: it must stay so.
+	if err := os.MkdirAll(filepath.Join(in, "databases"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []struct {
+		path string
+		perm fs.FileMode
+	}{{"databases", 0o755}, {"redis", 0o755}, {"secrets", 0o700}, {"a/b/c", 0o750}} {
+		if err := h.MkdirAll(ctx, filepath.Join(in, d.path), d.perm); err != nil {
+			t.Fatalf("MkdirAll(%s): %v", d.path, err)
+		}
+	}
+	for path, want := range map[string]fs.FileMode{"databases": 0o700, "redis": 0o755, "secrets": 0o700, "a": 0o755, "a/b/c": 0o750} {
+		if fi, err := os.Stat(filepath.Join(in, path)); err != nil || !fi.IsDir() || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v; want a directory of mode %v", path, fi.Mode(), err, want)
+		}
+	}
+
+	secret := filepath.Join(in, "secrets", "pw")
+	created, err := h.EnsureSecret(ctx, secret)
+	if err != nil || !created {
+		t.Fatalf("EnsureSecret = %v, %v; want created", created, err)
+	}
+	first, err := os.ReadFile(secret)
+	if err != nil || len(first) < 20 {
+		t.Fatalf("secret %q, %v: want a generated one", first, err)
+	}
+	if fi, _ := os.Stat(secret); fi.Mode().Perm() != instdir.SecretMode {
+		t.Errorf("secret mode %v, want %v", fi.Mode().Perm(), instdir.SecretMode)
+	}
+	if created, err := h.EnsureSecret(ctx, secret); err != nil || created {
+		t.Errorf("second EnsureSecret = %v, %v; want kept", created, err)
+	}
+	if again, _ := os.ReadFile(secret); !bytes.Equal(again, first) {
+		t.Errorf("secret regenerated")
+	}
+
+	file := filepath.Join(in, "compose.yaml")
+	for _, data := range []string{"name: one\n", "name: two\n"} {
+		if err := h.WriteFile(ctx, file, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(file); err != nil || string(got) != data {
+			t.Errorf("WriteFile(%q): read back %q, %v", data, got, err)
+		}
+	}
+	for path, want := range map[string]bool{file: true, filepath.Join(in, "nope"): false} {
+		if got, err := h.Exists(ctx, path); err != nil || got != want {
+			t.Errorf("Exists(%s) = %v, %v; want %v", path, got, err, want)
+		}
+	}
+	if err := h.WriteFile(ctx, "/etc/elsewhere", nil, 0o644); err == nil {
+		t.Error("WriteFile outside the root succeeded")
+	}
+
+	// No helper container is left behind.
+	cs, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", "io.wbd.helper=files")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs.Items) != 0 {
+		t.Errorf("%d helper containers left", len(cs.Items))
+	}
+}
+
+// The engine of this machine's socket, and this machine's engine reached
+// another way, see this machine's files: Files is instdir.Local for both.
+func TestFilesOfThisMachinesEngineAreLocal(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	root := t.TempDir()
+	if f, err := e.Files(t.Context(), root); err != nil || f != instdir.Local {
+		t.Errorf("Files through %s = %T, %v; want instdir.Local", e.Host(), f, err)
+	}
+
+	// The same engine through a loopback TCP proxy: the marker file
+	// written here is seen there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go proxyTo(ln, "/var/run/docker.sock")
+	far, err := Connect(t.Context(), "tcp://"+ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { far.Close() })
+	if f, err := far.Files(t.Context(), root); err != nil || f != instdir.Local {
+		t.Errorf("Files through %s = %T, %v; want instdir.Local", far.Host(), f, err)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(root, ".wbd-probe-*")); len(leftovers) != 0 {
+		t.Errorf("probe files left: %v", leftovers)
+	}
+}
+
+// proxyTo forwards every connection of ln to the unix socket sock.
+func proxyTo(ln net.Listener, sock string) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			d, err := net.Dial("unix", sock)
+			if err != nil {
+				return
+			}
+			defer d.Close()
+			go func() { _, _ = io.Copy(d, c) }()
+			_, _ = io.Copy(c, d)
+		}()
+	}
+}
