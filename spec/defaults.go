@@ -6,7 +6,9 @@ const (
 	DefaultPostgresImage = "postgres:17.4"
 	DefaultRedisImage    = "redis:7-alpine"
 	DefaultAdminImage    = "dpage/pgadmin4"
-	DefaultAppPort       = 8000
+	// DefaultAdminEmail is the admin's login when admin.email is not set.
+	DefaultAdminEmail = "admin@example.com"
+	DefaultAppPort    = 8000
 )
 
 // fillDefaults sets what is still unset after defaults and instance merged.

@@ -64,8 +64,8 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 			}
 			l["admin"] = source{key, val, field}
 			p.submap(l, val, field, "admin", func(k *yaml.Node, f string) bool {
-				if k.Value != "port" {
-					p.unknown(k, f, "port")
+				if k.Value != "port" && k.Value != "email" {
+					p.unknown(k, f, "port, email")
 					return false
 				}
 				return true
@@ -175,6 +175,10 @@ func (p *parser) decode(l layer, key *yaml.Node, field string) (*Instance, insta
 			in.Admin.Port, srcs.adminPort = p.port(s.node, s.field), s
 		} else {
 			p.errorf(l["admin"].node, l["admin"].field+".port", ErrRequired, "required: the host port published for the admin container")
+		}
+		in.Admin.Email = DefaultAdminEmail
+		if s, ok := l["admin.email"]; ok {
+			in.Admin.Email = p.email(s)
 		}
 	}
 	for _, k := range []string{"app", "postgres", "redis", "admin"} {

@@ -45,6 +45,9 @@ defaults:
 instances:
   plain:
     port: 8001
+  mailed:
+    port: 8003
+    admin: {port: 5052, email: ops@example.org}
   custom:
     host: unix:///run/other.sock
     port: 8002
@@ -56,7 +59,7 @@ instances:
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, custom := cfg.Instance("plain"), cfg.Instance("custom")
+	plain, custom, mailed := cfg.Instance("plain"), cfg.Instance("custom"), cfg.Instance("mailed")
 	tests := []struct {
 		name      string
 		got, want any
@@ -65,7 +68,8 @@ instances:
 		{"custom.Host", custom.Host, "unix:///run/other.sock"},
 		{"plain.Images", plain.Images, Images{App: "app:1", Postgres: DefaultPostgresImage, Redis: "redis:7", Admin: DefaultAdminImage}},
 		{"custom.Images", custom.Images, Images{App: "app:2", Postgres: DefaultPostgresImage, Redis: "redis:7", Admin: DefaultAdminImage}},
-		{"plain.Admin", plain.Admin, &Admin{Port: 5050}},
+		{"plain.Admin", plain.Admin, &Admin{Port: 5050, Email: DefaultAdminEmail}},
+		{"mailed.Admin", mailed.Admin, &Admin{Port: 5052, Email: "ops@example.org"}},
 		{"custom.Admin", custom.Admin, (*Admin)(nil)},
 		{"plain.Env", plain.Env, map[string]string{"A": "1", "B": "2"}},
 		{"custom.Env", custom.Env, map[string]string{"A": "1", "B": "3", "C": "4"}},
@@ -100,6 +104,7 @@ func TestErrors(t *testing.T) {
 		{"unknown instance field", head + "instances:\n  aa:\n    port: 1\n    imgaes: {app: x}\n", []string{":4:3: instances.aa.images.app: required", ":6:5: instances.aa.imgaes: unknown field"}, ErrUnknownField},
 		{"unknown image key", head + "instances:\n  aa:\n    port: 1\n    images: {app: x, pg: y}\n", []string{":6:22: instances.aa.images.pg: unknown field"}, ErrUnknownField},
 		{"unknown admin key", head + "instances:\n  aa:\n    port: 1\n    images: {app: x}\n    admin: {prot: 2}\n", []string{":7:12: instances.aa.admin.port: required", ":7:13: instances.aa.admin.prot: unknown field"}, ErrUnknownField},
+		{"admin email", head + "instances:\n  aa:\n    port: 1\n    images: {app: x}\n    admin: {port: 2, email: \"Ops <ops@example.org>\"}\n", []string{":7:29: instances.aa.admin.email: must be an email address"}, ErrType},
 		{"unknown defaults field", head + "defaults:\n  prot: 1\ninstances: {}\n", []string{":4:3: defaults.prot: unknown field"}, ErrUnknownField},
 		{"duplicate key", head + "instances:\n  aa: {port: 1, images: {app: x}}\n  aa: {port: 2, images: {app: x}}\n", []string{":5:3: instances.aa: duplicate key, first set at line 4"}, ErrDuplicate},
 		{"name uppercase", head + "instances:\n  Testing: {port: 1, images: {app: x}}\n", []string{":4:3: instances.Testing: invalid instance name"}, ErrName},

@@ -70,9 +70,12 @@ type Images struct {
 	Admin    string `json:"admin"`
 }
 
-// Admin turns the admin container on and publishes it on Port.
+// Admin turns the admin container on and publishes it on Port. Email is
+// the login of its first user (pgAdmin's PGADMIN_DEFAULT_EMAIL), whose
+// password wbd generates.
 type Admin struct {
-	Port int `json:"port"`
+	Port  int    `json:"port"`
+	Email string `json:"email"`
 }
 
 // Path returns the absolute path of sub inside the instance directory.

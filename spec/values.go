@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"sort"
@@ -24,6 +25,16 @@ func (p *parser) host(s source) string {
 		return ""
 	}
 	return h
+}
+
+// email accepts a bare address, as pgAdmin wants for its login.
+func (p *parser) email(s source) string {
+	v := p.str(s.node, s.field)
+	if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" {
+		p.errorf(s.node, s.field, ErrType, "must be an email address such as ops@example.org (pgAdmin's login), got %q", v)
+		return ""
+	}
+	return v
 }
 
 func (p *parser) image(s source) string {
