@@ -247,4 +247,13 @@ func TestApplyOnAHostWithItsOwnDisk(t *testing.T) {
 	if again := secret(); again != first {
 		t.Error("the secret on the docker host was regenerated")
 	}
+
+	// The daemon prepares a new instance there the same way.
+	more := daemonInst{name: uniqueName(t), app: "wbd.local/app:1", port: freeHostPort(t), host: e2.host}
+	w.save(far, more)
+	startDaemon(t, w.file)
+	waitRunning(t, e2.host, more.name, 2*time.Minute)
+	if _, err := os.Stat(filepath.Join(w.root, more.name, "secrets")); !os.IsNotExist(err) {
+		t.Errorf("the daemon made %s's secrets on this machine (%v), want them on the docker host only", more.name, err)
+	}
 }
