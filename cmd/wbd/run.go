@@ -187,21 +187,23 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 }
 
 // newLogger logs one line per event to w. Under journald the time is left
-// out: the journal stamps every line itself.
+// out: the journal stamps every line itself. Durations read as in the text
+// format ("1m0s"), not as JSON's nanosecond integers.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if os.Getenv("JOURNAL_STREAM") != "" {
-		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) == 0 && a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
+	journald := os.Getenv("JOURNAL_STREAM") != ""
+	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		switch {
+		case journald && len(groups) == 0 && a.Key == slog.TimeKey:
+			return slog.Attr{}
+		case a.Value.Kind() == slog.KindDuration:
+			return slog.String(a.Key, a.Value.Duration().String())
 		}
-	}
+		return a
+	}}
 	switch format {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
