@@ -74,6 +74,7 @@ func (e *Engine) sharesRoot(ctx context.Context, root string) (bool, error) {
 const (
 	helperImage = "wbd.local/files:1"
 	helperMount = "/wbd-root"
+	labelHelper = "io.wbd.helper"
 )
 
 // hostFiles is the filesystem of a Docker host under root, reached through
@@ -180,7 +181,9 @@ func (e *Engine) createHelper(ctx context.Context, root string) (string, error) 
 		Config: &container.Config{
 			Image:  helperImage,
 			Cmd:    []string{"/never-run"},
-			Labels: map[string]string{LabelManaged: "true", "io.wbd.helper": "files"},
+			// Not io.wbd.managed: it is no instance's, and the daemon's
+			// event stream about instances should not hear of it.
+			Labels: map[string]string{labelHelper: "files"},
 		},
 		HostConfig: &container.HostConfig{Binds: []string{root + ":" + helperMount}},
 	})
@@ -204,7 +207,7 @@ func (e *Engine) importHelper(ctx context.Context) error {
 	var tw tarball
 	tw.dir(strings.TrimPrefix(helperMount, "/"), 0o755)
 	res, err := e.api.ImageImport(ctx, client.ImageImportSource{Source: tw.reader(), SourceName: "-"}, helperImage,
-		client.ImageImportOptions{Changes: []string{"LABEL " + LabelManaged + "=true"}})
+		client.ImageImportOptions{Changes: []string{"LABEL " + labelHelper + "=files"}})
 	if err != nil {
 		return fmt.Errorf("import %s: %w", helperImage, err)
 	}
