@@ -179,8 +179,8 @@ func (e *Engine) createHelper(ctx context.Context, root string) (string, error) 
 	}
 	res, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{
-			Image:  helperImage,
-			Cmd:    []string{"/never-run"},
+			Image: helperImage,
+			Cmd:   []string{"/never-run"},
 			// Not io.wbd.managed: it is no instance's, and the daemon's
 			// event stream about instances should not hear of it.
 			Labels: map[string]string{labelHelper: "files"},
