@@ -67,6 +67,7 @@ step "the app: the first request computes from postgres, the next comes from red
 # A demo run before this one left its cache in redis/: start cold.
 "$wbd" -f "$file" cache flush demo
 get
+sleep 0.5 # the app stores the result just after it answers
 get
 
 step "wbd restart demo: the cache survives, so the first request after it is warm"
