@@ -101,9 +101,11 @@ func TestRunRolloutStory(t *testing.T) {
 	if c := inspectCtr(t, "", x.name); c.ID != app.ID {
 		t.Fatal("x was touched by y's removal")
 	}
-	if st := w.status(y.name); st == nil || st.Result != reconcile.ResultRemoved {
-		t.Errorf("status of y=%+v, want removed", st)
-	}
+	// The status file is written when the pass ends, after the log line.
+	waitUntil(t, 30*time.Second, "the status file to show y removed", func() bool {
+		st := w.status(y.name)
+		return st != nil && st.Result == reconcile.ResultRemoved
+	})
 
 	// The operator takes the template into a directory of their own: the
 	// same rendered project, so nothing is touched. Then saving an edit of
@@ -253,9 +255,10 @@ func TestRunAndShellNeverActTogether(t *testing.T) {
 	if c := inspectCtr(t, "", x.name); c.ID != "" {
 		t.Fatalf("the daemon acted on a locked instance: %+v", c)
 	}
-	if st := w.status(x.name); st == nil || st.Result != reconcile.ResultLocked {
-		t.Errorf("status=%+v, want locked", st)
-	}
+	waitUntil(t, 30*time.Second, "the status file to show x locked", func() bool {
+		st := w.status(x.name)
+		return st != nil && st.Result == reconcile.ResultLocked
+	})
 	unlock()
 	waitUntil(t, time.Minute, "x's app back once the lock is free", func() bool {
 		c := inspectCtr(t, "", x.name)
