@@ -90,9 +90,11 @@ remove_replaced() {
 }
 
 # docker_build IMAGE HASH CONTEXT [BUILD_ARG...]: legacy builder (no BuildKit, no pull).
+# The image IMAGE named before is removed once replaced.
 docker_build() {
-	local image="$1" hash="$2" ctx="$3" log
+	local image="$1" hash="$2" ctx="$3" log old
 	shift 3
+	old="$(image_id "$image")"
 	local -a args=()
 	local a
 	for a in "$@"; do args+=(--build-arg "$a"); done
@@ -106,6 +108,7 @@ docker_build() {
 		sed 's/^/    /' "$log" >&2
 		return 1
 	fi
+	remove_replaced "$old" "$image"
 }
 
 # go_build OUT PKG: a static linux binary for the engine's architecture.
@@ -117,9 +120,11 @@ go_build() {
 		go build -trimpath -buildvcs=false -ldflags=-s -o "$out" "$pkg")
 }
 
-# up_to_date IMAGE HASH: true when IMAGE exists with that hash and --force is off.
+# up_to_date IMAGE HASH STARTED_MS: true, and reported, when IMAGE exists
+# with that hash and --force is off.
 up_to_date() {
-	! $force && [[ $(image_label "$1" "$label_hash") == "$2" ]]
+	! $force && [[ $(image_label "$1" "$label_hash") == "$2" ]] || return 1
+	report "$1" up-to-date "$3" "$(image_size "$1")"
 }
 
 #
@@ -357,14 +362,13 @@ ensure_base() {
 
 # build_on_base NAME IMAGE: postgres and redis, thin images FROM the base.
 build_on_base() {
-	local name="$1" image="$2" t hash old base_id pg_major ctx
+	local name="$1" image="$2" t hash base_id pg_major ctx
 	t="$(now_ms)"
 	# The base's image ID, not only its rootfs hash: a re-import gives a new ID.
 	base_id="$(image_id "$base_image")"
 	pg_major="$(image_label "$base_image" io.wbd.standin.pg-major)"
 	hash="$({ echo "$base_id"; hash_dir "$images_dir/$name"; } | sha)"
-	if up_to_date "$image" "$hash"; then
-		report "$image" up-to-date "$t" "$(image_size "$image")"
+	if up_to_date "$image" "$hash" "$t"; then
 		return 0
 	fi
 	if [[ $name == postgres && $pg_major != 15 ]]; then
@@ -373,9 +377,7 @@ build_on_base() {
 	ctx="$work/ctx-$name"
 	cp -a "$images_dir/$name" "$ctx"
 	chmod 0755 "$ctx/docker-entrypoint.sh"
-	old="$(image_id "$image")"
 	docker_build "$image" "$hash" "$ctx" "BASE_IMAGE=$base_image" "PG_MAJOR=$pg_major" || return 1
-	remove_replaced "$old" "$image"
 	local version
 	case "$name" in
 	postgres) version="PostgreSQL $(image_label "$base_image" io.wbd.standin.pg-version)" ;;
@@ -386,34 +388,28 @@ build_on_base() {
 
 # build_go_image NAME IMAGE PKG BINARY: a static Go binary in a scratch image.
 build_go_image() {
-	local name="$1" image="$2" pkg="$3" bin="$4" t hash old ctx
+	local name="$1" image="$2" pkg="$3" bin="$4" t hash ctx
 	t="$(now_ms)"
 	ctx="$work/ctx-$name"
 	mkdir -p "$ctx"
 	cp "$images_dir/$name/Dockerfile" "$ctx/Dockerfile"
 	go_build "$ctx/$bin" "$pkg" || return 1
 	hash="$(hash_dir "$ctx")"
-	if up_to_date "$image" "$hash"; then
-		report "$image" up-to-date "$t" "$(image_size "$image")"
+	if up_to_date "$image" "$hash" "$t"; then
 		return 0
 	fi
-	old="$(image_id "$image")"
 	docker_build "$image" "$hash" "$ctx" || return 1
-	remove_replaced "$old" "$image"
 	report "$image" built "$t" "$(image_size "$image"), $pkg"
 }
 
 build_redis_broken() {
-	local image=wbd.local/redis-broken:1 t hash old
+	local image=wbd.local/redis-broken:1 t hash
 	t="$(now_ms)"
 	hash="$(hash_dir "$images_dir/redis-broken")"
-	if up_to_date "$image" "$hash"; then
-		report "$image" up-to-date "$t" "$(image_size "$image")"
+	if up_to_date "$image" "$hash" "$t"; then
 		return 0
 	fi
-	old="$(image_id "$image")"
 	docker_build "$image" "$hash" "$images_dir/redis-broken" || return 1
-	remove_replaced "$old" "$image"
 	report "$image" built "$t" "$(image_size "$image"), cannot start by design"
 }
 
