@@ -5,9 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/synctest"
-	"time"
-
-	"github.com/fsnotify/fsnotify"
 )
 
 // withTemplates is validYAML naming its own templates directory, which it
@@ -30,27 +27,22 @@ func TestTemplateChangeIsAChange(t *testing.T) {
 		h := start(t, content)
 		h.want(1)
 		tmpl := filepath.Join(dir, "compose.yaml.tmpl")
-		changed := func(name string) {
-			h.events <- fsnotify.Event{Name: name, Op: fsnotify.Write}
-			time.Sleep(time.Second)
-		}
-
 		write(t, tmpl, "name: {{.Name}}\n# changed\n")
-		changed(tmpl)
+		h.saved(tmpl)
 		if u := h.want(1)[0]; u.Err != nil || u.Reload || u.Config.Templates != dir {
 			t.Fatalf("update after a template save = %+v, want the configuration, not a reload", u)
 		}
 
 		write(t, filepath.Join(dir, "NOTES.md"), "not a template\n")
-		changed(filepath.Join(dir, "NOTES.md"))
+		h.saved(filepath.Join(dir, "NOTES.md"))
 		h.want(0)
 
 		write(t, tmpl, "name: {{.Name}}\n# changed\n")
-		changed(tmpl)
+		h.saved(tmpl)
 		h.want(0)
 
 		write(t, filepath.Join(dir, "extra.tmpl"), "{{define \"x\"}}{{end}}\n")
-		changed(filepath.Join(dir, "extra.tmpl"))
+		h.saved(filepath.Join(dir, "extra.tmpl"))
 		h.want(1)
 	})
 }
@@ -63,14 +55,12 @@ func TestTemplatesDroppedWithTheField(t *testing.T) {
 		h := start(t, content)
 		h.want(1)
 		write(t, h.path, validYAML)
-		h.event("instances.yaml", fsnotify.Write)
-		time.Sleep(time.Second)
+		h.saved("instances.yaml")
 		h.want(1)
 
 		tmpl := filepath.Join(dir, "compose.yaml.tmpl")
 		write(t, tmpl, "name: other\n")
-		h.events <- fsnotify.Event{Name: tmpl, Op: fsnotify.Write}
-		time.Sleep(time.Second)
+		h.saved(tmpl)
 		h.want(0)
 	})
 }

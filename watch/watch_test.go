@@ -64,9 +64,19 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-// event tells the loop that name (relative to the file's directory) changed.
+// event tells the loop that name (absolute, or relative to the file's
+// directory) changed.
 func (h *harness) event(name string, op fsnotify.Op) {
-	h.events <- fsnotify.Event{Name: filepath.Join(filepath.Dir(h.path), name), Op: op}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(filepath.Dir(h.path), name)
+	}
+	h.events <- fsnotify.Event{Name: name, Op: op}
+}
+
+// saved tells the loop that name was written, and lets the debounce pass.
+func (h *harness) saved(name string) {
+	h.event(name, fsnotify.Write)
+	time.Sleep(time.Second)
 }
 
 // updates waits until the loop is idle and returns what it sent.
@@ -134,20 +144,16 @@ func TestSkipsEmptyAndUnchanged(t *testing.T) {
 		h := start(t, validYAML)
 		h.want(1)
 		write(t, h.path, "")
-		h.event("instances.yaml", fsnotify.Write)
-		time.Sleep(time.Second)
+		h.saved("instances.yaml")
 		h.want(0)
 		write(t, h.path, "  \n")
-		h.event("instances.yaml", fsnotify.Write)
-		time.Sleep(time.Second)
+		h.saved("instances.yaml")
 		h.want(0)
 		write(t, h.path, validYAML)
-		h.event("instances.yaml", fsnotify.Write)
-		time.Sleep(time.Second)
+		h.saved("instances.yaml")
 		h.want(0) // the same content as last sent
 		write(t, h.path, validYAML+"# a comment\n")
-		h.event("instances.yaml", fsnotify.Write)
-		time.Sleep(time.Second)
+		h.saved("instances.yaml")
 		h.want(1)
 	})
 }
@@ -157,8 +163,7 @@ func TestOtherFilesIgnored(t *testing.T) {
 		h := start(t, validYAML)
 		h.want(1)
 		write(t, h.path, validYAML+"# changed\n")
-		h.event("other.yaml", fsnotify.Write)
-		time.Sleep(time.Second)
+		h.saved("other.yaml")
 		h.want(0)
 	})
 }
@@ -168,8 +173,7 @@ func TestInvalidSendsError(t *testing.T) {
 		h := start(t, validYAML)
 		h.want(1)
 		write(t, h.path, strings.Replace(validYAML, "port: 8001", "port: [", 1))
-		h.event("instances.yaml", fsnotify.Write)
-		time.Sleep(time.Second)
+		h.saved("instances.yaml")
 		u := h.want(1)[0]
 		if u.Config != nil || u.Err == nil {
 			t.Fatalf("got %+v, want an error", u)
