@@ -25,6 +25,17 @@ type Files interface {
 	Exists(ctx context.Context, path string) (bool, error)
 }
 
+// Batch runs fn on files, with all its calls in one batch when files sets
+// each call up at a cost (a Docker host's: a container per call).
+func Batch(ctx context.Context, files Files, fn func(Files) error) error {
+	if b, ok := files.(interface {
+		Batch(context.Context, func(Files) error) error
+	}); ok {
+		return b.Batch(ctx, fn)
+	}
+	return fn(files)
+}
+
 // Local is the filesystem of the machine wbd runs on.
 var Local Files = localFiles{}
 

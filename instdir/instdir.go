@@ -35,6 +35,10 @@ func SecretPath(in *spec.Instance, name string) string {
 // error, an existing directory is left as it is, and an existing secret is
 // kept.
 func Prepare(ctx context.Context, files Files, in *spec.Instance) error {
+	return Batch(ctx, files, func(files Files) error { return prepare(ctx, files, in) })
+}
+
+func prepare(ctx context.Context, files Files, in *spec.Instance) error {
 	for _, sub := range Subdirectories {
 		if err := files.MkdirAll(ctx, in.Path(sub), 0o755); err != nil {
 			return fmt.Errorf("instance %s: %w", in.Name, err)

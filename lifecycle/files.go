@@ -80,23 +80,66 @@ const (
 // hostFiles is the filesystem of a Docker host under root, reached through
 // a container that is created, never started, with root bind-mounted: the
 // engine stats and unpacks archives in it, on the host's own disk. Docker
-// creates a missing root. Secrets are created without link(2)'s
-// atomicity: two machines preparing one instance at once could race, and
-// the instance lock guards only the processes of one machine.
+// creates a missing root. Each call outside a Batch sets up and removes its
+// own container. Secrets are created without link(2)'s atomicity: two
+// machines preparing one instance at once could race, and the instance
+// lock guards only the processes of one machine.
 type hostFiles struct {
 	e    *Engine
 	root string
 }
 
+// Batch runs fn with one helper container for all its calls.
+func (h *hostFiles) Batch(ctx context.Context, fn func(instdir.Files) error) error {
+	id, err := h.e.createHelper(ctx, h.root)
+	if err != nil {
+		return fmt.Errorf("%s on docker host %s: %w", h.root, h.e.Host(), err)
+	}
+	defer h.e.removeHelper(id)
+	return fn(&helperFiles{e: h.e, root: h.root, id: id})
+}
+
 func (h *hostFiles) MkdirAll(ctx context.Context, p string, perm fs.FileMode) error {
-	return h.do(ctx, p, func(ctx context.Context, id, rel string) error {
+	return h.Batch(ctx, func(f instdir.Files) error { return f.MkdirAll(ctx, p, perm) })
+}
+
+func (h *hostFiles) EnsureSecret(ctx context.Context, p string) (created bool, err error) {
+	err = h.Batch(ctx, func(f instdir.Files) (err error) {
+		created, err = f.EnsureSecret(ctx, p)
+		return err
+	})
+	return created, err
+}
+
+func (h *hostFiles) WriteFile(ctx context.Context, p string, data []byte, perm fs.FileMode) error {
+	return h.Batch(ctx, func(f instdir.Files) error { return f.WriteFile(ctx, p, data, perm) })
+}
+
+func (h *hostFiles) Exists(ctx context.Context, p string) (exists bool, err error) {
+	err = h.Batch(ctx, func(f instdir.Files) (err error) {
+		exists, err = f.Exists(ctx, p)
+		return err
+	})
+	return exists, err
+}
+
+// helperFiles is hostFiles through one helper container, id. It does not
+// embed hostFiles: a Batch inside a batch would set up a second container.
+type helperFiles struct {
+	e    *Engine
+	root string
+	id   string
+}
+
+func (f *helperFiles) MkdirAll(ctx context.Context, p string, perm fs.FileMode) error {
+	return f.do(p, func(rel string) error {
 		parts := strings.Split(rel, "/")
 		var tw tarball
 		missing := false // below a missing directory all are missing
 		for i := range parts {
 			dir := path.Join(parts[:i+1]...)
 			if !missing {
-				exists, err := h.e.statIn(ctx, id, dir)
+				exists, err := f.e.statIn(ctx, f.id, dir)
 				if err != nil {
 					return err
 				}
@@ -114,55 +157,48 @@ func (h *hostFiles) MkdirAll(ctx context.Context, p string, perm fs.FileMode) er
 		if tw.n == 0 {
 			return nil
 		}
-		return h.e.unpackIn(ctx, id, &tw)
+		return f.e.unpackIn(ctx, f.id, &tw)
 	})
 }
 
-func (h *hostFiles) EnsureSecret(ctx context.Context, p string) (bool, error) {
-	created := false
-	err := h.do(ctx, p, func(ctx context.Context, id, rel string) error {
-		exists, err := h.e.statIn(ctx, id, rel)
+func (f *helperFiles) EnsureSecret(ctx context.Context, p string) (created bool, err error) {
+	err = f.do(p, func(rel string) error {
+		exists, err := f.e.statIn(ctx, f.id, rel)
 		if err != nil || exists {
 			return err
 		}
 		var tw tarball
 		tw.file(rel, []byte(rand.Text()), instdir.SecretMode)
 		created = true
-		return h.e.unpackIn(ctx, id, &tw)
+		return f.e.unpackIn(ctx, f.id, &tw)
 	})
 	return created, err
 }
 
-func (h *hostFiles) WriteFile(ctx context.Context, p string, data []byte, perm fs.FileMode) error {
-	return h.do(ctx, p, func(ctx context.Context, id, rel string) error {
+func (f *helperFiles) WriteFile(ctx context.Context, p string, data []byte, perm fs.FileMode) error {
+	return f.do(p, func(rel string) error {
 		var tw tarball
 		tw.file(rel, data, perm)
-		return h.e.unpackIn(ctx, id, &tw)
+		return f.e.unpackIn(ctx, f.id, &tw)
 	})
 }
 
-func (h *hostFiles) Exists(ctx context.Context, p string) (bool, error) {
-	var exists bool
-	err := h.do(ctx, p, func(ctx context.Context, id, rel string) (err error) {
-		exists, err = h.e.statIn(ctx, id, rel)
+func (f *helperFiles) Exists(ctx context.Context, p string) (exists bool, err error) {
+	err = f.do(p, func(rel string) (err error) {
+		exists, err = f.e.statIn(ctx, f.id, rel)
 		return err
 	})
 	return exists, err
 }
 
-// do runs fn with a helper container of root and p relative to root.
-func (h *hostFiles) do(ctx context.Context, p string, fn func(ctx context.Context, id, rel string) error) error {
-	rel, err := filepath.Rel(h.root, p)
+// do runs fn with p relative to root, naming p and the host in its error.
+func (f *helperFiles) do(p string, fn func(rel string) error) error {
+	rel, err := filepath.Rel(f.root, p)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
-		return fmt.Errorf("%s is not under %s", p, h.root)
+		return fmt.Errorf("%s is not under %s", p, f.root)
 	}
-	id, err := h.e.createHelper(ctx, h.root)
-	if err != nil {
-		return fmt.Errorf("%s on docker host %s: %w", p, h.e.Host(), err)
-	}
-	defer h.e.removeHelper(id)
-	if err := fn(ctx, id, filepath.ToSlash(rel)); err != nil {
-		return fmt.Errorf("%s on docker host %s: %w", p, h.e.Host(), err)
+	if err := fn(filepath.ToSlash(rel)); err != nil {
+		return fmt.Errorf("%s on docker host %s: %w", p, f.e.Host(), err)
 	}
 	return nil
 }

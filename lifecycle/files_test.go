@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"io/fs"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/wbd-dev/wbd/instdir"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // hostFiles does through the engine what instdir.Local does here. The
@@ -79,14 +81,51 @@ func TestHostFiles(t *testing.T) {
 		t.Error("WriteFile outside the root succeeded")
 	}
 
-	// No helper container is left behind.
-	cs, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", "io.wbd.helper=files")})
+	// A batch, with Prepare's own inside it, sets up one helper container
+	// for all its calls; none is left behind.
+	in2 := &spec.Instance{Name: "inst2", Dir: filepath.Join(root, "inst2")}
+	err = instdir.Batch(ctx, h, func(f instdir.Files) error {
+		// Prepare batches too: inside a batch that must reuse this one.
+		if _, ok := f.(interface {
+			Batch(context.Context, func(instdir.Files) error) error
+		}); ok {
+			t.Error("the files of a batch batch again: a nested batch would set up a second container")
+		}
+		if err := instdir.Prepare(ctx, f, in2); err != nil {
+			return err
+		}
+		if n := helpersOf(t, e, root); n != 1 {
+			t.Errorf("%d helper containers during a batch, want 1", n)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs.Items) != 0 {
-		t.Errorf("%d helper containers left", len(cs.Items))
+	if ok, err := h.Exists(ctx, instdir.SecretPath(in2, instdir.PostgresPassword)); err != nil || !ok {
+		t.Errorf("Prepare in a batch: secret %v, %v", ok, err)
 	}
+	if n := helpersOf(t, e, root); n != 0 {
+		t.Errorf("%d helper containers left", n)
+	}
+}
+
+// helpersOf counts the helper containers with root bind-mounted.
+func helpersOf(t *testing.T, e *Engine, root string) int {
+	t.Helper()
+	cs, err := e.api.ContainerList(t.Context(), client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", labelHelper+"=files")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range cs.Items {
+		for _, m := range c.Mounts {
+			if m.Source == root {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // The engine of this machine's socket, and this machine's engine reached

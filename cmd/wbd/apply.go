@@ -106,10 +106,13 @@ func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *ren
 		if err != nil {
 			return "", nil, err
 		}
-		if err := checkPostgresSecret(ctx, files, in); err != nil {
-			return "", nil, err
-		}
-		if err := instdir.Prepare(ctx, files, in); err != nil {
+		err = instdir.Batch(ctx, files, func(files instdir.Files) error {
+			if err := checkPostgresSecret(ctx, files, in); err != nil {
+				return err
+			}
+			return instdir.Prepare(ctx, files, in)
+		})
+		if err != nil {
 			return "", nil, err
 		}
 		if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {
