@@ -81,11 +81,8 @@ func TestAdoptRefusesADatabaseWithoutItsPassword(t *testing.T) {
 }
 
 // Adoption must not take down a running legacy instance that wbd cannot
-// bring back: here the new app image cannot be pulled.
-//
-// Known lifecycle bug: Engine.Apply adopts (stops and removes the legacy
-// containers) before it pulls the project's missing images, so a pull that
-// fails leaves the instance with nothing running.
+// bring back: here the new app image cannot be pulled. Apply pulls before
+// it adopts, so the failed pull leaves the legacy containers running.
 func TestAdoptKeepsTheLegacyInstanceWhenAnImageIsMissing(t *testing.T) {
 	t.Parallel()
 	o := newOperator(t)

@@ -39,6 +39,9 @@ func Prepare(ctx context.Context, files Files, in *spec.Instance) error {
 }
 
 func prepare(ctx context.Context, files Files, in *spec.Instance) error {
+	if err := checkPostgresSecret(ctx, files, in); err != nil {
+		return err
+	}
 	for _, sub := range Subdirectories {
 		if err := files.MkdirAll(ctx, in.Path(sub), 0o755); err != nil {
 			return fmt.Errorf("instance %s: %w", in.Name, err)
@@ -57,4 +60,22 @@ func prepare(ctx context.Context, files Files, in *spec.Instance) error {
 		}
 	}
 	return nil
+}
+
+// checkPostgresSecret refuses to generate a postgres password for a database
+// that already exists (one the old CLI ran, or copied from elsewhere): the
+// database keeps the password it was created with, so the app could not log
+// in, and with apply --adopt the running old containers would already be
+// gone.
+func checkPostgresSecret(ctx context.Context, files Files, in *spec.Instance) error {
+	secret := SecretPath(in, PostgresPassword)
+	if ok, err := files.Exists(ctx, secret); err != nil || ok {
+		return err
+	}
+	if ok, err := files.Exists(ctx, filepath.Join(in.Path("databases"), "PG_VERSION")); err != nil || !ok {
+		return err
+	}
+	return fmt.Errorf("instance %s: %s holds a postgres database but %s does not exist: "+
+		"write that database's postgres password there first, or the app could not log in with the one wbd would generate",
+		in.Name, in.Path("databases"), secret)
 }

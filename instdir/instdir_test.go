@@ -14,12 +14,13 @@ import (
 func TestPrepare(t *testing.T) {
 	root := t.TempDir()
 	in := &spec.Instance{Name: "testing", Dir: filepath.Join(root, "testing"), Admin: &spec.Admin{Port: 5051}}
-	// An existing instance: some data already there, one subdirectory missing.
-	// postgres keeps its data directory 0700: Prepare must leave it so.
+	// An existing instance: some data already there, other subdirectories
+	// missing. postgres keeps its data directory 0700: Prepare must leave it
+	// so. (A database with PG_VERSION and no secret is refused: see below.)
 	if err := os.MkdirAll(in.Path("databases"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	data := in.Path("databases/PG_VERSION")
+	data := in.Path("databases/postgresql.conf")
 	if err := os.WriteFile(data, []byte("17\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -137,4 +138,24 @@ func TestLock(t *testing.T) {
 		t.Fatalf("Lock after unlock: %v", err)
 	}
 	unlock2()
+}
+
+// A database that exists without its password file (the old CLI kept it
+// elsewhere) must not get a new one: postgres keeps the first, and the app
+// could not log in. Prepare refuses, whoever calls it, and creates nothing.
+func TestPrepareRefusesADatabaseWithoutItsPassword(t *testing.T) {
+	in := &spec.Instance{Name: "testing", Dir: filepath.Join(t.TempDir(), "testing")}
+	if err := os.MkdirAll(in.Path("databases"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in.Path("databases/PG_VERSION"), []byte("17\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := Prepare(t.Context(), Local, in)
+	if err == nil || !strings.Contains(err.Error(), SecretPath(in, PostgresPassword)) {
+		t.Fatalf("Prepare = %v, want an error naming the missing secret file", err)
+	}
+	if _, err := os.Stat(in.Path("secrets")); !os.IsNotExist(err) {
+		t.Errorf("Prepare made secrets/ (%v) for a database it refused", err)
+	}
 }

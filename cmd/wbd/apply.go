@@ -106,13 +106,7 @@ func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *ren
 		if err != nil {
 			return "", nil, err
 		}
-		err = instdir.Batch(ctx, files, func(files instdir.Files) error {
-			if err := checkPostgresSecret(ctx, files, in); err != nil {
-				return err
-			}
-			return instdir.Prepare(ctx, files, in)
-		})
-		if err != nil {
+		if err := instdir.Prepare(ctx, files, in); err != nil {
 			return "", nil, err
 		}
 		if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {
@@ -121,23 +115,6 @@ func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *ren
 		rep, err := eng.Apply(ctx, res.Project, opts)
 		return rep.Summary(), rep.Warnings, err
 	})
-}
-
-// checkPostgresSecret refuses to generate a postgres password for a database
-// that already exists (one the old CLI ran, or copied from elsewhere): the
-// database keeps the password it was created with, so the app could not log
-// in, and with --adopt the running old containers would already be gone.
-func checkPostgresSecret(ctx context.Context, files instdir.Files, in *spec.Instance) error {
-	secret := instdir.SecretPath(in, instdir.PostgresPassword)
-	if ok, err := files.Exists(ctx, secret); err != nil || ok {
-		return err
-	}
-	if ok, err := files.Exists(ctx, filepath.Join(in.Path("databases"), "PG_VERSION")); err != nil || !ok {
-		return err
-	}
-	return fmt.Errorf("instance %s: %s holds a postgres database but %s does not exist: "+
-		"write that database's postgres password there first, or the app could not log in with the one wbd would generate",
-		in.Name, in.Path("databases"), secret)
 }
 
 // report prints a rollout's warnings and errors on stderr and its summary
