@@ -32,6 +32,12 @@ const (
 	imageRedis       = "wbd.local/redis:7"
 	imageAdmin       = "wbd.local/admin:1"
 	imageRedisBroken = "wbd.local/redis-broken:1"
+	// A second good version of the app, and app images that misbehave
+	// (images/README.md): GET /health names the app's version.
+	imageApp2         = "wbd.local/app:2"
+	imageAppNoStart   = "wbd.local/app-nostart:1"
+	imageAppCrash     = "wbd.local/app-crash:1"
+	imageAppUnhealthy = "wbd.local/app-unhealthy:1"
 )
 
 // setUpHint is what to run when the engine or the images are missing.

@@ -12,6 +12,8 @@ readonly prefix=wbd-imgtest
 readonly net="$prefix-net"
 readonly pg_image=wbd.local/postgres:15 redis_image=wbd.local/redis:7
 readonly admin_image=wbd.local/admin:1 broken_image=wbd.local/redis-broken:1 app_image=wbd.local/app:1
+readonly app2_image=wbd.local/app:2 nostart_image=wbd.local/app-nostart:1
+readonly crash_image=wbd.local/app-crash:1 unhealthy_image=wbd.local/app-unhealthy:1
 readonly password='s3cret-from-file'
 created=()
 tmp=""
@@ -209,23 +211,94 @@ check_broken() {
 	ok "$(grep -o 'no such file or directory' "$tmp/err" | head -n 1)"
 }
 
+# run_app NAME IMAGE: an app container on the test network, as wbd configures it.
+run_app() {
+	run_d "$1" --network "$net" -p 127.0.0.1::8000 \
+		-e PGHOST="$prefix-postgres" -e PGDATABASE=wbd \
+		-v "$tmp/pgpass:/run/secrets/pgpass:ro" -e POSTGRES_PASSWORD_FILE=/run/secrets/pgpass \
+		-e REDIS_URL="redis://$prefix-redis:6379" "$2"
+}
+
+app_port() { # NAME: the app's published host port
+	local port
+	port="$(docker port "$1" 8000/tcp | head -n 1)"
+	echo "${port##*:}"
+}
+
+health_is() { [[ $(docker inspect -f '{{.State.Health.Status}}' "$1") == "$2" ]]; }
+exited() { [[ $(docker inspect -f '{{.State.Status}}' "$1") == exited ]]; }
+
+# check_version NAME IMAGE VERSION: healthy, and GET /health names VERSION.
+check_version() {
+	local name="$1" image="$2" version="$3" port reply
+	echo "$image"
+	step "healthcheck turns healthy, GET /health says version $version"
+	run_app "$name" "$image"
+	wait_for "$image to be healthy" 60 healthy "$name"
+	port="$(app_port "$name")"
+	reply="$(http_get "$port" /health)"
+	head -n 1 <<<"$reply" | grep -q ' 200 ' || fail "GET /health: $reply"
+	grep -q "\"version\":\"$version\"" <<<"$reply" || fail "GET /health names no version $version: $reply"
+	ok "GET /health 200 on 127.0.0.1:$port"
+}
+
 check_app() {
-	echo "$app_image"
-	step "healthcheck /refapp healthcheck turns healthy"
 	if ! docker image inspect "$app_image" >/dev/null 2>&1; then
+		echo "$app_image"
+		step "healthcheck /refapp healthcheck turns healthy"
 		printf 'skipped (image not built)\n'
 		return 0
 	fi
-	run_d "$prefix-app" --network "$net" -p 127.0.0.1::8000 \
-		-e PGHOST="$prefix-postgres" -e PGDATABASE=wbd \
-		-v "$tmp/pgpass:/run/secrets/pgpass:ro" -e POSTGRES_PASSWORD_FILE=/run/secrets/pgpass \
-		-e REDIS_URL="redis://$prefix-redis:6379" "$app_image"
-	wait_for "app to be healthy" 60 healthy "$prefix-app"
+	check_version "$prefix-app" "$app_image" 1
+	check_version "$prefix-app2" "$app2_image" 2
+}
+
+check_nostart() {
+	echo "$nostart_image"
+	step "docker run -d fails: its entrypoint does not exist"
+	created+=("$prefix-nostart")
+	if docker run -d --name "$prefix-nostart" --network "$net" "$nostart_image" >/dev/null 2>"$tmp/err"; then
+		fail "it started"
+	fi
+	grep -q 'no such file or directory' "$tmp/err" || fail "unexpected error: $(cat "$tmp/err")"
+	[[ $(docker inspect -f '{{.State.Status}}' "$prefix-nostart") != running ]] || fail "it runs"
+	ok "no such file or directory"
+}
+
+check_crash() {
+	echo "$crash_image"
+	step "serves, then exits with code 1 two seconds after starting"
+	run_app "$prefix-crash" "$crash_image"
+	wait_for "the crashing app to answer /health" 20 http_get "$(app_port "$prefix-crash")" /health
+	wait_for "the crashing app to exit" 20 exited "$prefix-crash"
+	local code started finished
+	code="$(docker inspect -f '{{.State.ExitCode}}' "$prefix-crash")"
+	((code == 1)) || fail "exit code $code, want 1"
+	started="$(date -d "$(docker inspect -f '{{.State.StartedAt}}' "$prefix-crash")" +%s%N)"
+	finished="$(date -d "$(docker inspect -f '{{.State.FinishedAt}}' "$prefix-crash")" +%s%N)"
+	local ms=$(((finished - started) / 1000000))
+	((ms >= 1500 && ms < 10000)) || fail "ran ${ms}ms, want about 2s"
+	ok "exit 1 after ${ms}ms"
+
+	step "docker stop before the crash stops the app gracefully"
+	docker rm -f "$prefix-crash" >/dev/null
+	run_app "$prefix-crash" "$crash_image"
+	docker stop -t 5 "$prefix-crash" >/dev/null
+	code="$(docker inspect -f '{{.State.ExitCode}}' "$prefix-crash")"
+	((code == 0)) || fail "exit code $code after docker stop, want 0"
+	ok "exit 0"
+}
+
+check_unhealthy() {
+	echo "$unhealthy_image"
+	step "runs and serves, but its healthcheck turns unhealthy"
+	run_app "$prefix-unhealthy" "$unhealthy_image"
+	wait_for "the app to turn unhealthy" 30 health_is "$prefix-unhealthy" unhealthy
 	local port
-	port="$(docker port "$prefix-app" 8000/tcp | head -n 1)"
-	port="${port##*:}"
+	port="$(app_port "$prefix-unhealthy")"
 	http_get "$port" /health | head -n 1 | grep -q ' 200 ' || fail "GET /health: $(http_get "$port" /health)"
-	ok "GET /health 200 on 127.0.0.1:$port"
+	[[ $(docker inspect -f '{{.State.Status}}' "$prefix-unhealthy") == running ]] || fail "not running"
+	ok "unhealthy, running, GET /health 200"
 }
 
 main() {
@@ -239,6 +312,9 @@ main() {
 	check_admin
 	check_broken
 	check_app
+	check_nostart
+	check_crash
+	check_unhealthy
 	printf '%d passed, 0 failed\n' "$checks"
 	echo "check-images: all good in $((SECONDS - t0))s"
 }

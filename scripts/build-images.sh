@@ -3,13 +3,21 @@
 #
 #   scripts/build-images.sh [--force] [--refresh-rootfs] [IMAGE...]
 #
-# IMAGE is any of: postgres redis admin app redis-broken (default: all).
+# IMAGE is any of: postgres redis admin app app2 app-nostart app-crash app-unhealthy
+# redis-broken (default: all).
 #
 #   wbd.local/postgres:15      Debian's PostgreSQL, official-image entrypoint variables
 #   wbd.local/redis:7          Debian's redis-server, reachable from other containers
 #   wbd.local/admin:1          pgAdmin stand-in: static Go server on :80 (images/admin)
-#   wbd.local/app:1            the reference app, static Go (./examples/refapp)
+#   wbd.local/app:1            the reference app, static Go (./examples/refapp), version 1
+#   wbd.local/app:2            the same app built as version 2 (GET /health says which)
+#   wbd.local/app-nostart:1    app:1 whose container cannot start (no entrypoint file)
+#   wbd.local/app-crash:1      app:1 that exits 1 two seconds after starting
+#   wbd.local/app-unhealthy:1  app:1 that serves but whose healthcheck always fails
 #   wbd.local/redis-broken:1   a redis image whose container cannot start
+#
+# The three misbehaving app images are thin layers on wbd.local/app:1 (built first
+# when selected, else it must exist).
 #
 # postgres and redis are built FROM one base, wbd.local/standin-base:bookworm, a
 # `debootstrap --variant=minbase bookworm` rootfs with both servers installed, imported
@@ -32,7 +40,7 @@ readonly cache_dir="${WBD_IMAGE_CACHE:-/var/cache/wbd-images}"
 readonly suite=bookworm
 readonly label_hash=io.wbd.standin.hash
 readonly base_image="wbd.local/standin-base:$suite"
-readonly all_images=(postgres redis admin app redis-broken)
+readonly all_images=(postgres redis admin app app2 app-nostart app-crash app-unhealthy redis-broken)
 
 force=false
 refresh_rootfs=false
@@ -111,13 +119,13 @@ docker_build() {
 	remove_replaced "$old" "$image"
 }
 
-# go_build OUT PKG: a static linux binary for the engine's architecture.
+# go_build OUT PKG [LDFLAGS]: a static linux binary for the engine's architecture.
 go_build() {
-	local out="$1" pkg="$2" arch
+	local out="$1" pkg="$2" ldflags="-s${3:+ $3}" arch
 	command -v go >/dev/null 2>&1 || die "go is not on PATH (needed to build $pkg)"
 	arch="$(docker version --format '{{.Server.Arch}}')"
 	(cd "$repo_root" && CGO_ENABLED=0 GOOS=linux GOARCH="$arch" \
-		go build -trimpath -buildvcs=false -ldflags=-s -o "$out" "$pkg")
+		go build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$out" "$pkg")
 }
 
 # up_to_date IMAGE HASH STARTED_MS: true, and reported, when IMAGE exists
@@ -386,20 +394,43 @@ build_on_base() {
 	report "$image" built "$t" "$(image_size "$image"), $version"
 }
 
-# build_go_image NAME IMAGE PKG BINARY: a static Go binary in a scratch image.
+# build_go_image NAME IMAGE PKG BINARY [LDFLAGS]: a static Go binary in a scratch image,
+# from the Dockerfile in images/NAME.
 build_go_image() {
-	local name="$1" image="$2" pkg="$3" bin="$4" t hash ctx
+	local name="$1" image="$2" pkg="$3" bin="$4" ldflags="${5:-}" t hash ctx
 	t="$(now_ms)"
-	ctx="$work/ctx-$name"
+	ctx="$work/ctx-${image//[\/:]/_}"
 	mkdir -p "$ctx"
 	cp "$images_dir/$name/Dockerfile" "$ctx/Dockerfile"
-	go_build "$ctx/$bin" "$pkg" || return 1
+	go_build "$ctx/$bin" "$pkg" "$ldflags" || return 1
 	hash="$(hash_dir "$ctx")"
 	if up_to_date "$image" "$hash" "$t"; then
 		return 0
 	fi
 	docker_build "$image" "$hash" "$ctx" || return 1
-	report "$image" built "$t" "$(image_size "$image"), $pkg"
+	report "$image" built "$t" "$(image_size "$image"), $pkg${ldflags:+ ($ldflags)}"
+}
+
+# build_on_app NAME IMAGE WHAT [PKG BINARY]: a thin image FROM wbd.local/app:1 with
+# the files of images/NAME, and PKG's static binary when given.
+build_on_app() {
+	local name="$1" image="$2" what="$3" pkg="${4:-}" bin="${5:-}" t hash app_id ctx
+	t="$(now_ms)"
+	app_id="$(image_id "$app_image")"
+	[[ -n $app_id ]] || die "$image is built on $app_image, which does not exist: build app too"
+	ctx="$work/ctx-$name"
+	cp -a "$images_dir/$name" "$ctx"
+	if [[ -n $pkg ]]; then
+		find "$ctx" -name '*.go' -delete
+		go_build "$ctx/$bin" "$pkg" || return 1
+	fi
+	# app:1's image ID, so that a new app:1 rebuilds the images on it.
+	hash="$({ echo "$app_id"; hash_dir "$ctx"; } | sha)"
+	if up_to_date "$image" "$hash" "$t"; then
+		return 0
+	fi
+	docker_build "$image" "$hash" "$ctx" "APP_IMAGE=$app_image" || return 1
+	report "$image" built "$t" "$(image_size "$image"), $what"
 }
 
 build_redis_broken() {
@@ -413,8 +444,11 @@ build_redis_broken() {
 	report "$image" built "$t" "$(image_size "$image"), cannot start by design"
 }
 
-build_app() {
-	build_go_image app wbd.local/app:1 ./examples/refapp refapp
+readonly app_image=wbd.local/app:1
+
+# app:1 and app:2 are one Dockerfile and one package, linked with another version.
+build_app() { # VERSION
+	build_go_image app "wbd.local/app:$1" ./examples/refapp refapp "-X main.version=$1"
 }
 
 image_name() { # NAME
@@ -423,6 +457,8 @@ image_name() { # NAME
 	redis) echo wbd.local/redis:7 ;;
 	admin) echo wbd.local/admin:1 ;;
 	app) echo wbd.local/app:1 ;;
+	app2) echo wbd.local/app:2 ;;
+	app-nostart | app-crash | app-unhealthy) echo "wbd.local/$1:1" ;;
 	redis-broken) echo wbd.local/redis-broken:1 ;;
 	esac
 }
@@ -432,7 +468,11 @@ build() { # NAME
 	postgres) build_on_base postgres wbd.local/postgres:15 ;;
 	redis) build_on_base redis wbd.local/redis:7 ;;
 	admin) build_go_image admin wbd.local/admin:1 ./images/admin admin ;;
-	app) build_app ;;
+	app) build_app 1 ;;
+	app2) build_app 2 ;;
+	app-nostart) build_on_app app-nostart wbd.local/app-nostart:1 "cannot start by design" ;;
+	app-crash) build_on_app app-crash wbd.local/app-crash:1 "exits 1 after 2s by design" ./images/app-crash crash ;;
+	app-unhealthy) build_on_app app-unhealthy wbd.local/app-unhealthy:1 "never healthy by design" ;;
 	redis-broken) build_redis_broken ;;
 	*) die "unknown image $1 (want one of: ${all_images[*]})" ;;
 	esac

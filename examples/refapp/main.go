@@ -13,6 +13,10 @@
 // file named by POSTGRES_PASSWORD_FILE or from PGPASSWORD; REDIS_URL
 // (optional: caching is disabled without it); REFAPP_COMPUTE_DELAY (2s), how
 // long the uncached computation takes.
+//
+// GET /health also reports the build's version, set at link time
+// (go build -ldflags "-X main.version=2"): the stand-in images app:1 and
+// app:2 differ only by it, so a test can tell over HTTP which one answers.
 package main
 
 import (
@@ -25,6 +29,9 @@ import (
 	"os/signal"
 	"syscall"
 )
+
+// version is the build's version, set with -ldflags "-X main.version=...".
+var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

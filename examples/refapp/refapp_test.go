@@ -143,6 +143,9 @@ func TestDatasetStory(t *testing.T) {
 	if code := get(t, h, "GET", "/health", &health); code != 200 || health["postgres"] != "ok" || health["redis"] != "ok" {
 		t.Errorf("GET /health = %d %v", code, health)
 	}
+	if got, want := health["version"], version; got != want {
+		t.Errorf("GET /health: version %q, want the build's %q", got, want)
+	}
 
 	// Redis gone: still healthy and still answering, from Postgres.
 	rds.Kill()

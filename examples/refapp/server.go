@@ -104,12 +104,12 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// health reports each dependency. Redis being down is not unhealthy: the
-// app then answers from Postgres, only slower.
+// health reports each dependency, and the build's version. Redis being
+// down is not unhealthy: the app then answers from Postgres, only slower.
 func (a *app) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	st := map[string]string{"postgres": "ok", "redis": "ok"}
+	st := map[string]string{"postgres": "ok", "redis": "ok", "version": version}
 	if err := a.db.Ping(ctx); err != nil {
 		st["postgres"] = "down"
 	}
@@ -159,7 +159,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "compute_delay", cfg.ComputeDelay.String())
+	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "compute_delay", cfg.ComputeDelay.String())
 
 	select {
 	case err := <-errc:
