@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Safe rollouts under the daemon: a bad edit is tried once and rolled back,
+// not retried at every resync; a pinned instance stays pinned.
+
+// resync is the daemon's --resync in these tests: short, so that several
+// periods pass quickly.
+const resync = 2 * time.Second
+
+// A bad app image saved in the file is applied once, rolled back to app:1,
+// and left alone through several resync periods; the next good edit rolls out.
+func TestDaemonRollsBackABadImageOnce(t *testing.T) {
+	t.Parallel()
+	o := newOperator(t)
+	requireImages(t, imageAppCrash, imageApp2)
+	in := o.declare(nil)
+	o.startDaemon("--resync", resync.String())
+	waitForVersionWithin(t, in, "1", 3*time.Minute)
+	eventually(t, time.Minute, "the daemon's first apply recorded healthy", func() error {
+		if h := o.history(in); len(h) != 1 || h[0].Verdict != "healthy" {
+			return fmt.Errorf("history: %v", verdicts(h))
+		}
+		return nil
+	})
+	data := dataIDs(t, in)
+
+	edited := time.Now()
+	in.Images.App = imageAppCrash
+	o.writeFile()
+	var h history
+	eventually(t, 3*time.Minute, "the daemon rolls the crashing app back", func() error {
+		if h = o.history(in); len(h) != 2 || h[0].Verdict != "rolled back" {
+			return fmt.Errorf("history: %v", verdicts(h))
+		}
+		return nil
+	})
+	badHash := h[0].SpecHash
+	if h[0].Restored != 1 || h[0].Reason == "" {
+		t.Errorf("the rolled back revision: %+v; want restored 1 and a reason", h[0])
+	}
+	waitForVersion(t, in, "1")
+	rolledBack := time.Now()
+
+	// Several resync periods later: not tried again.
+	eventually(t, time.Minute, "three resync periods after the rollback", func() error {
+		st := o.instanceStatus(in)
+		if st.Daemon == nil || st.Daemon.LastReconcile == nil || !st.Daemon.LastReconcile.After(rolledBack.Add(3*resync)) {
+			return fmt.Errorf("daemon status: %+v", st.Daemon)
+		}
+		return nil
+	})
+	if st := o.instanceStatus(in); st.Daemon == nil || !strings.Contains(st.Daemon.Result+" "+st.Daemon.Detail, "rolled back") {
+		t.Errorf("wbd status: the daemon's view %+v does not say rolled back", st.Daemon)
+	}
+	n := 0
+	for _, r := range o.history(in) {
+		if r.SpecHash == badHash {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("history holds %d revisions of the bad spec %s, want 1 (applied once)", n, badHash)
+	}
+	if got := creates(t, in, edited, time.Now()); strings.Count(got, imageAppCrash) != 1 {
+		t.Errorf("containers %s created from %s since the edit: %q, want one", in.Name, imageAppCrash, got)
+	}
+	if v := appVersion(in); v != "1" {
+		t.Errorf("after the resync periods the app answers as version %q, want 1", v)
+	}
+	requireSameIDs(t, "the daemon's rollback", data, dataIDs(t, in))
+
+	// A good edit rolls out.
+	in.Images.App = imageApp2
+	o.writeFile()
+	waitForVersionWithin(t, in, "2", 2*time.Minute)
+	eventually(t, time.Minute, "the daemon records app:2 healthy", func() error {
+		if h := o.history(in); len(h) != 3 || h[0].Verdict != "healthy" {
+			return fmt.Errorf("history: %v", verdicts(h))
+		}
+		return nil
+	})
+	requireSameIDs(t, "the daemon's rollout of app:2", data, dataIDs(t, in))
+}
+
+// `wbd rollback` while the daemon runs pins the instance: the daemon leaves
+// it at the old revision for a full resync period and more, until --release.
+func TestDaemonKeepsAPinnedInstancePinned(t *testing.T) {
+	t.Parallel()
+	o := newOperator(t)
+	requireImages(t, imageApp2)
+	in := o.declare(nil)
+	o.startDaemon("--resync", resync.String())
+	waitForVersionWithin(t, in, "1", 3*time.Minute)
+	in.Images.App = imageApp2
+	o.writeFile()
+	waitForVersionWithin(t, in, "2", 2*time.Minute)
+	eventually(t, time.Minute, "the daemon records app:2 healthy", func() error {
+		if h := o.history(in); len(h) != 2 || h[0].Verdict != "healthy" {
+			return fmt.Errorf("history: %v", verdicts(h))
+		}
+		return nil
+	})
+
+	o.wbdBesideDaemon("rollback", in.Name)
+	waitForVersion(t, in, "1")
+	app := inspect(t, in.Name).ID
+	pinned := time.Now()
+	eventually(t, time.Minute, "two resync periods after the rollback", func() error {
+		st := o.instanceStatus(in)
+		if st.Daemon == nil || st.Daemon.LastReconcile == nil || !st.Daemon.LastReconcile.After(pinned.Add(2*resync)) {
+			return fmt.Errorf("daemon status: %+v", st.Daemon)
+		}
+		return nil
+	})
+	if st := o.instanceStatus(in); st.Revision != 1 || !st.Pinned {
+		t.Errorf("wbd status with the daemon running: revision %d, pinned %v; want revision 1, pinned", st.Revision, st.Pinned)
+	}
+	if got := inspect(t, in.Name).ID; got != app {
+		t.Errorf("the daemon replaced the pinned app container (%.12s -> %.12s)", app, got)
+	}
+	if v := appVersion(in); v != "1" {
+		t.Errorf("the pinned app answers as version %q, want 1", v)
+	}
+
+	o.wbdBesideDaemon("rollback", in.Name, "--release")
+	waitForVersion(t, in, "2")
+	if st := o.instanceStatus(in); st.Pinned {
+		t.Errorf("wbd status after --release: still pinned (revision %d)", st.Revision)
+	}
+}
+
+// daemon is a `wbd run` on the operator's file.
+type daemon struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+}
+
+// startDaemon runs `wbd run` on the operator's file until the test ends;
+// its log is shown when the test fails. Started after declare, it is
+// stopped before the instances are taken down.
+func (o *operator) startDaemon(args ...string) *daemon {
+	o.t.Helper()
+	full := append([]string{"-f", o.file, "run"}, args...)
+	d := &daemon{cmd: exec.Command(wbdBin, full...), out: &lockedBuffer{}, done: make(chan struct{})}
+	d.cmd.Dir = o.dir
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	d.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET=")
+	if err := d.cmd.Start(); err != nil {
+		o.t.Fatal(err)
+	}
+	go func() {
+		_ = d.cmd.Wait()
+		close(d.done)
+	}()
+	o.t.Cleanup(func() {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(45 * time.Second):
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+		if o.t.Failed() {
+			o.t.Logf("wbd %s log:\n%s", strings.Join(full, " "), d.out.String())
+		}
+	})
+	return d
+}
+
+// wbdBesideDaemon runs a wbd command that must succeed while the daemon
+// runs; it tries again while the daemon holds the instance's lock.
+func (o *operator) wbdBesideDaemon(args ...string) result {
+	o.t.Helper()
+	var r result
+	eventually(o.t, time.Minute, "wbd "+strings.Join(args, " "), func() error {
+		r = o.wbd(args...)
+		switch {
+		case r.code == 0:
+			return nil
+		case strings.Contains(r.stderr, "lock") || strings.Contains(r.stderr, "wbd run"):
+			return fmt.Errorf("%s", r)
+		}
+		o.t.Fatalf("%s", r)
+		return nil
+	})
+	return r
+}
+
+// waitForVersionWithin waits until the instance's app answers /health
+// healthy as the given version within timeout.
+func waitForVersionWithin(t *testing.T, in *instance, version string, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, fmt.Sprintf("%s answers as version %s", in.Name, version), func() error {
+		h, err := appHealth(in.Port)
+		if err != nil {
+			return err
+		}
+		if h["postgres"] != "ok" || h["version"] != version {
+			return fmt.Errorf("/health = %v", h)
+		}
+		return nil
+	})
+}
+
+// creates lists, one per line, the images of the containers named as the
+// instance's app the engine created between since and until.
+func creates(t *testing.T, in *instance, since, until time.Time) string {
+	t.Helper()
+	return docker(t, "events",
+		"--since", unixNano(since), "--until", unixNano(until),
+		"--filter", "type=container", "--filter", "container="+in.Name, "--filter", "event=create",
+		"--format", "{{.Actor.Attributes.name}} {{.Actor.Attributes.image}}")
+}
