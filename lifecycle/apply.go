@@ -21,6 +21,9 @@ type ApplyOptions struct {
 	// WaitTimeout bounds the wait for containers to run and be healthy;
 	// zero means two minutes.
 	WaitTimeout time.Duration
+	// Steady is how long the containers Apply starts must then keep
+	// running, unrestarted and not unhealthy; zero skips the watch.
+	Steady time.Duration
 }
 
 // Action is what a step does, or did, to a service's container.
@@ -40,6 +43,12 @@ type Report struct {
 	Services []ServiceReport // in start order, then removed orphans
 	Adopted  []Container     // legacy containers replaced
 	Warnings []string
+	// Renamed lists the containers an interrupted recreate left under a
+	// temporary name that Apply gave back theirs: "ID_app -> app".
+	Renamed []string
+	// Touched is set once Apply acted on a container or network: an
+	// error before that changed nothing.
+	Touched bool
 }
 
 // ServiceReport is what happened to one service.
@@ -83,6 +92,10 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if err := e.pullMissing(ctx, s, p); err != nil {
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
+	if err := e.checkPorts(ctx, p, legacy); err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
+	rep.Touched = true
 	if len(legacy) > 0 {
 		log.Info("adopting legacy containers", keyContainers, containerNames(legacy))
 		warnings, err := e.adopt(ctx, s, p.Name, legacy)
@@ -96,9 +109,10 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	// keeps; the plan's names are how containers find each other.
 	if ms, err := e.Misnamed(ctx, project); err == nil && len(ms) > 0 {
 		renamed, err := e.FixNames(ctx, ms)
-		for _, r := range renamed {
-			rep.Warnings = append(rep.Warnings, "renamed container "+r+", left by an interrupted recreate")
+		if len(renamed) > 0 {
+			log.Warn("renamed containers an interrupted recreate left", "renamed", renamed)
 		}
+		rep.Renamed = renamed
 		if err != nil {
 			return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 		}
@@ -115,6 +129,11 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if started != nil {
 		rep.Warnings = append(rep.Warnings, started.warnings...)
 		rep.Services = e.compare(ctx, p.Name, in, started.states)
+	}
+	if err == nil && opts.Steady > 0 {
+		var warnings []string
+		warnings, err = e.settle(ctx, p, rep.Services, opts.Steady)
+		rep.Warnings = append(rep.Warnings, warnings...)
 	}
 	for _, w := range rep.Warnings {
 		log.Warn(w)
@@ -142,6 +161,9 @@ func (r Report) Summary() string {
 	}
 	if len(r.Adopted) > 0 {
 		parts = append(parts, fmt.Sprintf("%d legacy containers adopted", len(r.Adopted)))
+	}
+	if len(r.Renamed) > 0 {
+		parts = append(parts, "renamed "+strings.Join(r.Renamed, ", "))
 	}
 	return strings.Join(parts, "; ")
 }

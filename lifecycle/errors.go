@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors the typed errors below unwrap to, for errors.Is.
@@ -66,12 +67,18 @@ func (e *NotOwnedError) Unwrap() error { return ErrNotOwned }
 type NotReadyError struct {
 	Instance string
 	Services []ServiceState
+	// Within is set when the services were ready, then stopped within
+	// this steady window of starting.
+	Within time.Duration
 }
 
 func (e *NotReadyError) Error() string {
 	parts := make([]string, len(e.Services))
 	for i, s := range e.Services {
 		parts[i] = s.String()
+	}
+	if e.Within > 0 {
+		return fmt.Sprintf("instance %s did not stay up for %s after starting: %s", e.Instance, e.Within, strings.Join(parts, "; "))
 	}
 	return fmt.Sprintf("instance %s not ready: %s", e.Instance, strings.Join(parts, "; "))
 }

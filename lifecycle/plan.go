@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
@@ -156,4 +157,31 @@ func (e *Engine) changes(ctx context.Context, p *types.Project, svc types.Servic
 		changes = append(changes, Change{Field: "config", Detail: "compose config hash differs"})
 	}
 	return changes, nil
+}
+
+// String says what the plan would change, in a line:
+// "app recreate (image: a -> b)".
+func (p Plan) String() string {
+	var parts []string
+	if len(p.Legacy) > 0 {
+		parts = append(parts, fmt.Sprintf("%d legacy containers in the way", len(p.Legacy)))
+	}
+	for _, m := range p.Renames {
+		parts = append(parts, m.Service+" rename ("+m.Name+" -> "+m.Want+")")
+	}
+	for _, s := range p.Services {
+		if s.Action == ActionUnchanged {
+			continue
+		}
+		part := s.Service + " " + string(s.Action)
+		if len(s.Changes) > 0 {
+			why := make([]string, len(s.Changes))
+			for i, c := range s.Changes {
+				why[i] = c.String()
+			}
+			part += " (" + strings.Join(why, "; ") + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
 }
