@@ -2,11 +2,10 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 
 	"github.com/wbd-dev/wbd/render"
+	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/spec"
 )
 
@@ -52,9 +51,5 @@ func (d *Desired) Result(name string) *render.Result { return d.results[name] }
 func (d *Desired) Sum(name string) string { return d.sums[name] }
 
 func sum(in *spec.Instance, res *render.Result) string {
-	h := sha256.New()
-	h.Write([]byte(in.Host))
-	h.Write([]byte{0})
-	h.Write(res.YAML)
-	return hex.EncodeToString(h.Sum(nil)[:12])
+	return revision.Hash(in.Host, res.YAML)
 }

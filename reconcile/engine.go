@@ -17,8 +17,6 @@ type Engine interface {
 	Plan(ctx context.Context, project *types.Project) (lifecycle.Plan, error)
 	Apply(ctx context.Context, project *types.Project, opts lifecycle.ApplyOptions) (lifecycle.Report, error)
 	Down(ctx context.Context, name string) error
-	Misnamed(ctx context.Context, project *types.Project) ([]lifecycle.Misnamed, error)
-	FixNames(ctx context.Context, ms []lifecycle.Misnamed) ([]string, error)
 	// Files is where the bind mounts of instances under root resolve.
 	Files(ctx context.Context, root string) (instdir.Files, error)
 	Inventory(ctx context.Context) ([]lifecycle.Project, error)

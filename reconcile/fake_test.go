@@ -98,6 +98,9 @@ func (e *fakeEngine) Plan(ctx context.Context, p *types.Project) (lifecycle.Plan
 		action = lifecycle.ActionStart
 	}
 	plan.Services = []lifecycle.ServicePlan{{Service: "app", Action: action}}
+	if ok && cur.tmpName != "" {
+		plan.Renames = []lifecycle.Misnamed{{Container: lifecycle.Container{Name: cur.tmpName, Service: "app"}, Want: p.Name}}
+	}
 	return plan, nil
 }
 
@@ -142,12 +145,24 @@ func (e *fakeEngine) Apply(ctx context.Context, p *types.Project, _ lifecycle.Ap
 	if err := e.check(); err != nil {
 		return lifecycle.Report{}, err
 	}
+	rep := lifecycle.Report{Instance: p.Name, Touched: true}
+	// As the real one, Apply gives back the names an interrupted recreate
+	// left, and recreates only what differs.
+	if cur, ok := e.projects[p.Name]; ok && cur.tmpName != "" {
+		rep.Renamed = []string{cur.tmpName + " -> " + p.Name}
+		cur.tmpName = ""
+		e.renames++
+		if cur.yaml == yamlOf(p) && cur.running {
+			return rep, nil
+		}
+	}
 	e.applies[p.Name]++
 	if err := e.failApply[p.Name]; err != nil {
-		return lifecycle.Report{}, err
+		return rep, err
 	}
 	e.projects[p.Name] = &fakeProject{yaml: yamlOf(p), running: true, workDir: p.WorkingDir}
-	return lifecycle.Report{Instance: p.Name, Services: []lifecycle.ServiceReport{{Action: lifecycle.ActionCreate}}}, nil
+	rep.Services = []lifecycle.ServiceReport{{Action: lifecycle.ActionCreate}}
+	return rep, nil
 }
 
 func (e *fakeEngine) Down(ctx context.Context, name string) error {
@@ -163,31 +178,7 @@ func (e *fakeEngine) Down(ctx context.Context, name string) error {
 	return nil
 }
 
-func (e *fakeEngine) Misnamed(ctx context.Context, p *types.Project) ([]lifecycle.Misnamed, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.check(); err != nil {
-		return nil, err
-	}
-	if cur, ok := e.projects[p.Name]; ok && cur.tmpName != "" {
-		return []lifecycle.Misnamed{{Container: lifecycle.Container{Name: cur.tmpName, Service: "app"}, Want: p.Name}}, nil
-	}
-	return nil, nil
-}
-
 func (e *fakeEngine) Files(context.Context, string) (instdir.Files, error) { return instdir.Local, nil }
-
-func (e *fakeEngine) FixNames(ctx context.Context, ms []lifecycle.Misnamed) ([]string, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []string
-	for _, m := range ms {
-		e.projects[m.Want].tmpName = ""
-		e.renames++
-		out = append(out, m.Name+" -> "+m.Want)
-	}
-	return out, nil
-}
 
 func (e *fakeEngine) Inventory(ctx context.Context) ([]lifecycle.Project, error) {
 	e.mu.Lock()

@@ -6,19 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/render"
+	"github.com/wbd-dev/wbd/rollout"
 	"github.com/wbd-dev/wbd/spec"
 )
 
 // instance reconciles one instance: plan against the engine, and when the
-// plan is not empty (or a container does not bear its name), take the
-// instance's lock and converge it, as `wbd apply` does.
+// plan is not empty, apply it through the operation `wbd apply` uses, and
+// record what came of it.
 func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance) error {
 	if ctx.Err() != nil {
 		return nil
@@ -27,6 +26,7 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 	defer r.heartbeat()
 	res := d.Result(in.Name)
 	sum := d.Sum(in.Name)
+	retry := r.takeRetry(in.Name)
 	eng, err := r.hosts.get(ctx, in.Host)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -44,81 +44,93 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 		return r.failed(op, eng, in, sum, err)
 	}
 	if plan.Empty() {
-		ms, err := eng.Misnamed(op, res.Project)
-		if err != nil {
-			return r.failed(op, eng, in, sum, err)
-		}
-		if len(ms) == 0 {
-			r.inSync(in, sum, res, false)
-			return nil
-		}
-	}
-	unlock, err := instdir.Lock(in, r.cfg.Holder)
-	if err != nil {
-		var locked *instdir.LockedError
-		if errors.As(err, &locked) {
-			r.locked(in.Name, locked)
-			return nil
-		}
-		return r.failed(op, eng, in, sum, err)
-	}
-	defer unlock()
-	return r.converge(op, eng, in, sum, res)
-}
-
-// converge applies the instance when its plan, read again now that the
-// lock is held, is not empty, then renames the containers an interrupted
-// recreate left under a temporary name.
-func (r *Reconciler) converge(op context.Context, eng Engine, in *spec.Instance, sum string, res *render.Result) error {
-	log := r.log.With(keyInstance, in.Name)
-	plan, err := eng.Plan(op, res.Project)
-	if err != nil {
-		return r.failed(op, eng, in, sum, err)
-	}
-	var (
-		did      []string
-		warnings []string
-	)
-	if !plan.Empty() {
-		if len(plan.Legacy) > 0 {
-			// Adopting stops the old CLI's containers: the operator decides.
-			return r.failed(op, eng, in, sum, &lifecycle.LegacyError{Instance: in.Name, Containers: plan.Legacy})
-		}
-		log.Info("applying", "changes", describePlan(plan))
-		files, err := eng.Files(op, filepath.Dir(in.Dir))
-		if err != nil {
-			return r.failed(op, eng, in, sum, err)
-		}
-		if err := instdir.Prepare(op, files, in); err != nil {
-			return r.failed(op, eng, in, sum, err)
-		}
-		if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {
-			return r.failed(op, eng, in, sum, err)
-		}
-		rep, err := eng.Apply(op, res.Project, lifecycle.ApplyOptions{WaitTimeout: r.cfg.WaitTimeout})
-		if err != nil {
-			return r.failed(op, eng, in, sum, err)
-		}
-		did, warnings = append(did, rep.Summary()), rep.Warnings
-	}
-	ms, err := eng.Misnamed(op, res.Project)
-	if err == nil && len(ms) > 0 {
-		var renamed []string
-		renamed, err = eng.FixNames(op, ms)
-		if len(renamed) > 0 {
-			log.Warn("renamed containers an interrupted recreate left", "renamed", renamed)
-			did = append(did, "renamed "+strings.Join(renamed, ", "))
-		}
-	}
-	if err != nil {
-		return r.failed(op, eng, in, sum, err)
-	}
-	if len(did) == 0 {
-		r.inSync(in, sum, res, true)
+		r.inSync(in, sum, res, false)
 		return nil
 	}
-	r.applied(in.Name, sum, strings.Join(did, "; "), warnings)
+	if len(plan.Legacy) > 0 {
+		// Adopting stops the old CLI's containers: the operator decides.
+		return r.failed(op, eng, in, sum, &lifecycle.LegacyError{Instance: in.Name, Containers: plan.Legacy})
+	}
+	out, err := rollout.Apply(op, eng, in, res, rollout.Options{
+		By:          r.cfg.Holder,
+		Apply:       lifecycle.ApplyOptions{WaitTimeout: r.cfg.WaitTimeout, Steady: r.cfg.Steady},
+		RetryFailed: retry,
+		Logger:      r.log,
+	})
+	return r.record(op, eng, in, sum, out, err)
+}
+
+// record keeps what one operation on in came to: the one place where
+// outcomes become status, logs and the retry schedule.
+func (r *Reconciler) record(op context.Context, eng Engine, in *spec.Instance, sum string, out rollout.Outcome, err error) error {
+	var locked *instdir.LockedError
+	switch {
+	case errors.As(err, &locked):
+		r.locked(in.Name, locked)
+		return nil
+	case out.Result == rollout.RolledBack || out.Result == rollout.Held:
+		r.rolledBack(in.Name, sum, out, err)
+		return nil
+	case err != nil:
+		return r.failed(op, eng, in, sum, err)
+	case out.Result == rollout.Pinned:
+		r.pinned(in.Name, sum, out)
+		return nil
+	case out.Result == rollout.Unchanged:
+		r.inSync(in, sum, nil, true)
+		return nil
+	}
+	r.applied(in.Name, sum, out.Summary, out.Warnings)
 	return nil
+}
+
+// takeRetry reports, once, whether a SIGHUP asked to try again the spec
+// of instance name that was rolled back.
+func (r *Reconciler) takeRetry(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.inst[name]
+	if !ok || !s.retryFailed {
+		return false
+	}
+	s.retryFailed = false
+	return true
+}
+
+// rolledBack records that the file's spec failed and the instance runs an
+// earlier revision: not a failure to retry, since trying it again would
+// only fail again, until the file changes or an operator asks.
+func (r *Reconciler) rolledBack(name, sum string, out rollout.Outcome, err error) {
+	log := r.log.With(keyInstance, name)
+	detail := fmt.Sprintf("rolled back from revision %d to revision %d: %s; held until the file changes (SIGHUP or wbd apply %s --retry-failed tries again)",
+		out.Failed.Number, out.Revision, out.Failed.Reason, name)
+	r.update(name, func(s *instState, now time.Time) {
+		if s.sum != sum {
+			return
+		}
+		if out.Result == rollout.RolledBack {
+			s.st.LastChange = timePtr(now)
+			s.st.LastError, s.st.LastErrorAt = oneLine(err), timePtr(now)
+		}
+		s.st.Result, s.st.InSync, s.st.Detail, s.st.Revision = ResultRolledBack, false, detail, out.Revision
+		s.retry.reset()
+		s.holder = ""
+	})
+	if out.Result == rollout.RolledBack {
+		log.Error("change failed and was rolled back", "revision", out.Failed.Number, "runs", out.Revision, keyError, err)
+	}
+}
+
+// pinned records that `wbd rollback` holds the instance at a revision.
+func (r *Reconciler) pinned(name, sum string, out rollout.Outcome) {
+	r.update(name, func(s *instState, now time.Time) {
+		if s.sum != sum {
+			return
+		}
+		s.st.Result, s.st.InSync, s.st.Detail, s.st.Revision = ResultPinned, false, out.Summary, out.Revision
+		s.retry.reset()
+		s.holder = ""
+	})
 }
 
 // inSync records that the engine matched the file. The compose file on disk
@@ -135,6 +147,9 @@ func (r *Reconciler) inSync(in *spec.Instance, sum string, res *render.Result, l
 		s.retry.reset()
 		s.holder = ""
 	})
+	if res == nil {
+		return // the operation that found it so wrote the compose file
+	}
 	path := in.Path(instdir.ComposeFile)
 	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, res.YAML) {
 		return

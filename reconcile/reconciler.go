@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wbd-dev/wbd/lifecycle"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	// WaitTimeout bounds how long an apply waits for containers to run and
 	// be healthy (default 5 min).
 	WaitTimeout time.Duration
+	// Steady is how long the containers an apply started must keep running
+	// for the change to count as healthy (default lifecycle.DefaultSteady).
+	Steady time.Duration
 	// EventDelay gathers a burst of engine events before looking (default
 	// 1 s); it also lets the engine's restart policy act first.
 	EventDelay time.Duration
@@ -94,6 +98,8 @@ type instState struct {
 	retry  retryState
 	sum    string // the Desired sum st describes
 	holder string // last lock holder logged
+	// retryFailed: a reload asked to try a rolled back spec again.
+	retryFailed bool
 }
 
 // New returns a Reconciler; Close releases it.
@@ -111,6 +117,7 @@ func New(cfg Config) (*Reconciler, error) {
 	cfg.Resync = cmpOr(cfg.Resync, time.Minute)
 	cfg.ShutdownTimeout = cmpOr(cfg.ShutdownTimeout, 30*time.Second)
 	cfg.WaitTimeout = cmpOr(cfg.WaitTimeout, 5*time.Minute)
+	cfg.Steady = cmpOr(cfg.Steady, lifecycle.DefaultSteady)
 	cfg.EventDelay = cmpOr(cfg.EventDelay, time.Second)
 	cfg.Retry = cfg.Retry.withDefaults()
 	if cfg.Now == nil {
@@ -182,6 +189,7 @@ func (r *Reconciler) setDesired(d *Desired, reload bool) error {
 			s = &instState{st: InstanceStatus{Instance: in.Name, Result: ResultPending}}
 			r.inst[in.Name] = s
 		}
+		s.retryFailed = s.retryFailed || reload
 		if sum := d.Sum(in.Name); sum != s.sum || reload || !s.st.InFile {
 			s.retry.reset()
 			s.sum = sum

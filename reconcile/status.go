@@ -32,6 +32,11 @@ const (
 	ResultUnreachable Result = "unreachable" // its engine does not answer
 	ResultInterrupted Result = "interrupted" // the daemon stopped during the operation
 	ResultRemoved     Result = "removed"     // left the file: taken down, data kept
+	// ResultRolledBack: the file's spec failed and was rolled back; it is
+	// not tried again until it changes, a SIGHUP, or apply --retry-failed.
+	ResultRolledBack Result = "rolled-back"
+	// ResultPinned: wbd rollback holds it at an earlier revision.
+	ResultPinned Result = "pinned"
 )
 
 // Status is the daemon's view, as it writes it to {root}/.wbd-daemon.json.
@@ -85,6 +90,8 @@ type InstanceStatus struct {
 	LastError   string     `json:"last_error,omitempty"`
 	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 	Failures    int        `json:"failures,omitempty"`
+	// Revision is the revision it runs, as its history says.
+	Revision    int        `json:"revision,omitempty"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"`
 }
 

@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
+	"os/user"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/render"
+	"github.com/wbd-dev/wbd/rollout"
 	"github.com/wbd-dev/wbd/spec"
 )
+
+// defaultTimeout bounds how long an instance may take to be running and
+// healthy.
+const defaultTimeout = 5 * time.Minute
 
 // rolloutFlags are shared by the commands that act on several instances.
 type rolloutFlags struct {
@@ -27,7 +31,7 @@ func (f *rolloutFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.all, "all", false, "every instance in the file, in file order (also written @all)")
 	cmd.Flags().IntVar(&f.parallel, "parallel", 1, "how many instances at a time")
 	cmd.Flags().BoolVar(&f.keepGoing, "keep-going", false, "go on with the next instances after one fails")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long an instance may take to be running and healthy")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", defaultTimeout, "how long an instance may take to be running and healthy")
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the outcome as JSON")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if f.timeout <= 0 {
@@ -47,8 +51,10 @@ func checkParallel(n int) error {
 
 func newApplyCmd(g *globals) *cobra.Command {
 	var (
-		f     rolloutFlags
-		adopt bool
+		f           rolloutFlags
+		adopt       bool
+		retryFailed bool
+		steady      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "apply NAME...|--all",
@@ -59,7 +65,19 @@ exports, assets, redis) and secrets, writes the rendered compose.yaml there,
 and converges the compose project: services whose configuration changed are
 recreated, the others are not touched, so a new app image replaces the app
 container while postgres and redis keep running. An instance is done when
-its containers run and are healthy.
+its containers run and are healthy, and those it started kept running for
+--steady.
+
+Every change is recorded as a revision (wbd history NAME). A change that
+fails after a container was touched (a container does not start, exits or
+restarts within --steady, or is not healthy within --timeout) is rolled
+back: the last healthy revision is applied again, only the services that
+changed are recreated, and apply exits with code 3. What can be checked
+before touching a container (the images, the project, the published ports)
+fails with code 1 and changes nothing. A spec that was rolled back is held:
+apply leaves the instance at its restored revision until the file changes,
+or --retry-failed. An instance that wbd rollback pinned stays pinned until
+its part of the file changes or wbd rollback --release.
 
 Redis failing to start is a warning, not a failure: the app falls back to
 the database without its cache.
@@ -74,47 +92,48 @@ removes them (their data stays in the instance directory) and starts the
 compose project in their place.`,
 		Example: `  wbd apply testing
   wbd apply --all --parallel 2 --keep-going
-  wbd apply --adopt nigeria       # hand over an instance the old CLI started`,
+  wbd apply testing --retry-failed  # try again a change that was rolled back
+  wbd apply --adopt nigeria         # hand over an instance the old CLI started`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runApply(cmd.Context(), g, args, f, adopt, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			opts := rollout.Options{
+				By:          "wbd apply" + byUser(),
+				Apply:       lifecycle.ApplyOptions{Adopt: adopt, WaitTimeout: f.timeout, Steady: steady},
+				RetryFailed: retryFailed,
+			}
+			return runApply(cmd.Context(), g, args, f, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&adopt, "adopt", false, "replace containers of the old imperative CLI with the compose project")
+	cmd.Flags().BoolVar(&retryFailed, "retry-failed", false, "apply a spec again even though it was rolled back")
+	cmd.Flags().DurationVar(&steady, "steady", lifecycle.DefaultSteady, "how long started containers must keep running for a change to count as healthy")
 	return cmd
 }
 
-func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, adopt bool, stdout, stderr io.Writer) error {
+func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, opts rollout.Options, stdout, stderr io.Writer) error {
 	_, ins, results, err := g.loadAndRender(ctx, names, f.all)
 	if err != nil {
 		return err
 	}
 	es := newEngines(stderr)
 	defer es.close()
-	opts := lifecycle.ApplyOptions{Adopt: adopt, WaitTimeout: f.timeout}
-	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "applied", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
-		return applyInstance(ctx, es, in, results[in.Name], opts)
+	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "applied", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
+		eng, err := es.get(ctx, in.Host)
+		if err != nil {
+			return "", nil, err
+		}
+		out, err := rollout.Apply(ctx, eng, in, results[in.Name], opts)
+		return out.Summary, out.Warnings, err
 	})
 	return report(stdout, stderr, "apply", outs, f.asJSON)
 }
 
-// applyInstance is apply for one instance: prepare its directory, write its
-// compose file, converge it, all under the instance's lock.
-func applyInstance(ctx context.Context, es *engines, in *spec.Instance, res *render.Result, opts lifecycle.ApplyOptions) (string, []string, error) {
-	return es.locked(ctx, in, "wbd apply", func(eng *lifecycle.Engine) (string, []string, error) {
-		files, err := eng.Files(ctx, filepath.Dir(in.Dir))
-		if err != nil {
-			return "", nil, err
-		}
-		if err := instdir.Prepare(ctx, files, in); err != nil {
-			return "", nil, err
-		}
-		if err := instdir.WriteFile(in.Path(instdir.ComposeFile), res.YAML, 0o644); err != nil {
-			return "", nil, err
-		}
-		rep, err := eng.Apply(ctx, res.Project, opts)
-		return rep.Summary(), rep.Warnings, err
-	})
+// byUser names the user running a command, for the history.
+func byUser() string {
+	if u, err := user.Current(); err == nil {
+		return " (" + u.Username + ")"
+	}
+	return ""
 }
 
 // report prints a rollout's warnings and errors on stderr and its summary

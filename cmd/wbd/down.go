@@ -59,7 +59,7 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 	}
 	es := newEngines(stderr)
 	defer es.close()
-	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
+	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		if cfg.Instance(in.Name) == nil {
 			if err := checkManaged(ctx, es, cfg, in.Name); err != nil {
 				return "", nil, err

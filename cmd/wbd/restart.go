@@ -36,7 +36,7 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 	}
 	es := newEngines(stderr)
 	defer es.close()
-	outs := rollout(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
+	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		return es.locked(ctx, in, "wbd restart", func(eng *lifecycle.Engine) (string, []string, error) {
 			ctx, cancel := context.WithTimeout(ctx, f.timeout)
 			defer cancel()

@@ -18,7 +18,10 @@ const (
 	exitOK      = 0
 	exitFailed  = 1 // an operation failed or the file is invalid
 	exitUsage   = 2 // the command line is wrong
-	defaultFile = "instances.yaml"
+	// exitRolledBack: a change failed and was undone, or is held because
+	// it was; the instance runs its last healthy revision.
+	exitRolledBack = 3
+	defaultFile    = "instances.yaml"
 )
 
 // usageError marks errors of the command line, which exit with exitUsage.
@@ -42,6 +45,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Run 'wbd --help' for usage.")
 		return exitUsage
 	}
+	if errors.Is(err, errRolledBack) {
+		return exitRolledBack
+	}
 	return exitFailed
 }
 
@@ -64,7 +70,8 @@ the Docker Compose library.
 The file is found with -f, else $WBD_CONFIG, else ./instances.yaml.
 
 Exit codes: 0 success, 1 an operation failed or the file is invalid,
-2 the command line is wrong.`,
+2 the command line is wrong, 3 a change failed and was rolled back (or is
+held because it was): the instance runs its last healthy revision again.`,
 		Example: `  # Check the file, then see what one instance becomes
   wbd validate
   wbd render testing
@@ -94,6 +101,8 @@ Exit codes: 0 success, 1 an operation failed or the file is invalid,
 		newRenderCmd(g),
 		newPlanCmd(g),
 		newApplyCmd(g),
+		newRollbackCmd(g),
+		newHistoryCmd(g),
 		newRestartCmd(g),
 		newDownCmd(g),
 		newPullCmd(g),
