@@ -133,7 +133,8 @@ func TestFirstApplyThatFailsHasNothingToRollBackTo(t *testing.T) {
 }
 
 // An image that cannot be pulled changes nothing: exit 1, as before safe
-// rollouts, no container touched and no revision recorded.
+// rollouts, no container touched, the instance still at its revision; and it
+// is not held: the next apply tries the pull again.
 func TestMissingImageChangesNothing(t *testing.T) {
 	t.Parallel()
 	o := newOperator(t)
@@ -150,9 +151,17 @@ func TestMissingImageChangesNothing(t *testing.T) {
 		t.Errorf("the failure does not name the missing image:\n%s", r.stderr)
 	}
 	requireUnchanged(t, "the apply of a missing image", all, takeSnapshot(t, containerNames(in)...))
-	if h := o.history(in); !slices.Equal(verdicts(h), []string{"healthy"}) {
-		t.Errorf("history after a failed pull: verdicts %v, want [healthy] (nothing changed)\n%s", verdicts(h), h)
+	if st := o.instanceStatus(in); st.Revision != 1 || st.Pinned {
+		t.Errorf("wbd status after a failed pull: revision %d, pinned %v; want revision 1, not pinned", st.Revision, st.Pinned)
 	}
+	if h := o.history(in); len(h) == 0 || h[len(h)-1].Verdict != "healthy" || len(h) > 2 || len(h) == 2 && h[0].Verdict != "failed" {
+		t.Errorf("history after a failed pull: verdicts %v, want [healthy], or a failed attempt above it\n%s", verdicts(h), h)
+	}
+	r = o.wbd("apply", in.Name)
+	if r.code != 1 || !strings.Contains(r.stderr, "wbd.local/nope:1") {
+		t.Errorf("a second apply of the missing image: want exit 1 naming it again (tried, not held)\n%s", r)
+	}
+	requireUnchanged(t, "a second apply of a missing image", all, takeSnapshot(t, containerNames(in)...))
 }
 
 // The operator rolls back a good but unwanted version: the instance runs
@@ -170,7 +179,7 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 	o.apply(in)
 	waitForVersion(t, in, "2")
 
-	r := o.mustWbd("rollback", in.Name)
+	r := o.rollback(in)
 	waitForVersion(t, in, "1")
 	st := o.instanceStatus(in)
 	if st.Revision != 1 || !st.Pinned {
@@ -192,7 +201,7 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 		t.Errorf("after apply of the pinned instance the app is version %q, want 1", v)
 	}
 
-	o.mustWbd("rollback", in.Name, "--release")
+	o.rollback(in, "--release")
 	waitForVersion(t, in, "2")
 	if st := o.instanceStatus(in); st.Pinned {
 		t.Errorf("wbd status after --release: still pinned (revision %d)", st.Revision)
@@ -200,7 +209,7 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 
 	// Pinned again, to revision 1 by number; an edit of the instance's part
 	// of the file ends the pin.
-	o.mustWbd("rollback", in.Name, "--to", "1")
+	o.rollback(in, "--to", "1")
 	waitForVersion(t, in, "1")
 	if st := o.instanceStatus(in); st.Revision != 1 || !st.Pinned {
 		t.Errorf("wbd status after rollback --to 1: revision %d, pinned %v; want 1, pinned", st.Revision, st.Pinned)
@@ -219,6 +228,21 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 		t.Errorf("wbd status after an edit of the file: still pinned (revision %d)", st.Revision)
 	}
 	requireSameIDs(t, "rollbacks and releases", data, dataIDs(t, in))
+}
+
+// rollback runs `wbd rollback NAME ARGS...`, which must exit 0; the test
+// goes on after another exit code, unless it is 1 (it failed) or 2.
+func (o *operator) rollback(in *instance, args ...string) result {
+	o.t.Helper()
+	r := o.wbd(append([]string{"rollback", in.Name}, args...)...)
+	switch r.code {
+	case 0:
+	case 1, 2:
+		o.t.Fatalf("%s", r)
+	default:
+		o.t.Errorf("want exit 0: %s", r)
+	}
+	return r
 }
 
 // wbd history of a name the file does not have fails and lists the known ones.
@@ -298,13 +322,14 @@ func verdicts(h history) []string {
 }
 
 // requireHistoryText checks that `wbd history NAME` prints one line per
-// revision (a header line aside), each starting with its number.
+// revision (a header line aside), each starting with its number (the
+// current one marked).
 func requireHistoryText(t *testing.T, o *operator, in *instance, h history) {
 	t.Helper()
 	out := o.mustWbd("history", in.Name).stdout
 	var got []int
 	for _, line := range strings.Split(out, "\n") {
-		if m := regexp.MustCompile(`^\s*#?(\d+)\b`).FindStringSubmatch(line); m != nil {
+		if m := regexp.MustCompile(`^\s*[*#]?(\d+)\b`).FindStringSubmatch(line); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			got = append(got, n)
 		}
