@@ -66,7 +66,7 @@ type ServiceReport struct {
 // start is a warning in the Report. Apply refuses with a *LegacyError when
 // the imperative CLI's containers are in the way, unless opts.Adopt.
 func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOptions) (Report, error) {
-	p, err := desired(project)
+	p, err := e.desired(project)
 	if err != nil {
 		return Report{}, fmt.Errorf("apply: %w", err)
 	}

@@ -53,7 +53,7 @@ func (c Change) String() string { return c.Field + ": " + c.Detail }
 
 // Plan compares project with what runs on the engine, changing nothing.
 func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error) {
-	p, err := desired(project)
+	p, err := e.desired(project)
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan: %w", err)
 	}

@@ -46,11 +46,22 @@ func graceFor(service string) *time.Duration {
 	return nil
 }
 
-// desired returns a copy of p ready for compose. Compose finds its containers
-// by the labels its own loader puts in each service's CustomLabels; a project
-// built with compose-go's loader (as render/ does) has none, so they are set
-// here. CustomLabels are not part of the config hash.
-func desired(p *types.Project) (*types.Project, error) {
+// desired returns a copy of project ready for compose on e's engine: see
+// desiredFor. Plan and Apply both convert through it, so they agree on the
+// config hash.
+func (e *Engine) desired(project *types.Project) (*types.Project, error) {
+	return desiredFor(project, e.api.ClientVersion())
+}
+
+// desiredFor returns a copy of p ready for compose on an engine speaking
+// apiVersion. Compose finds its containers by the labels its own loader puts
+// in each service's CustomLabels; a project built with compose-go's loader
+// (as render/ does) has none, so they are set here. CustomLabels are not
+// part of the config hash. On engines that know healthchecks'
+// start_interval, each healthcheck with a start period gets one (see
+// withStartInterval): the hash then depends on the engine's API version,
+// never on anything else.
+func desiredFor(p *types.Project, apiVersion string) (*types.Project, error) {
 	if p == nil || p.Name == "" {
 		return nil, errors.New("project has no name")
 	}
@@ -68,6 +79,9 @@ func desired(p *types.Project) (*types.Project, error) {
 			labels[k] = v
 		}
 		s.CustomLabels = labels
+		if supportsStartInterval(apiVersion) {
+			s.HealthCheck = withStartInterval(s.HealthCheck)
+		}
 		q.Services[name] = s
 	}
 	return q, nil

@@ -69,7 +69,7 @@ func TestDesiredAddsComposeLabels(t *testing.T) {
 	p := &types.Project{Name: "testing", WorkingDir: "/srv/wbd/testing", Services: types.Services{
 		"app": {Name: "app", ContainerSpec: types.ContainerSpec{Image: "wbd.local/app:1", Labels: types.Labels{LabelManaged: "true"}}},
 	}}
-	q, err := desired(p)
+	q, err := desiredFor(p, "1.41")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestDesiredAddsComposeLabels(t *testing.T) {
 	if p.Services["app"].CustomLabels != nil {
 		t.Errorf("desired changed its argument: %v", p.Services["app"].CustomLabels)
 	}
-	if _, err := desired(&types.Project{}); err == nil {
+	if _, err := desiredFor(&types.Project{}, "1.41"); err == nil {
 		t.Error("desired of a project without name: no error")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -20,13 +21,16 @@ type startResult struct {
 	warnings []string
 }
 
-// startAll starts p's existing containers in stages, then waits for them:
+// startAll starts p's existing containers, then waits for them:
 //
-//  1. each optional service (see optionalServices), in dependency order,
-//     with what it requires; a failure is a warning;
-//  2. every other service, in dependency order (compose waits for
-//     service_healthy dependencies); a failure is an error;
-//  3. a wait until each container runs, and is healthy when it has a
+//  1. every service, one at a time in dependency order (startSequence),
+//     each once the dependencies it waits for are ready by wbd's own
+//     check (see inspectReady), which does not wait for the engine's
+//     healthcheck interval; compose is given the service alone, without
+//     the dependencies already checked. An optional service (see
+//     optionalServices) that fails is a warning, and its dependents start
+//     without it; another that fails is an error;
+//  2. a wait until each container runs, and is healthy when it has a
 //     healthcheck; an optional service not ready is a warning.
 //
 // The error names the services and the state they are in.
@@ -36,7 +40,7 @@ func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, tim
 	}
 	deadline := time.Now().Add(timeout)
 	optional := optionalServices(p)
-	optErrs, err := startStages(ctx, s, p, optional, deadline)
+	optErrs, err := e.startStages(ctx, s, p, optional, deadline)
 	if err != nil {
 		err = fmt.Errorf("start %s: %w", p.Name, err)
 	}
@@ -71,20 +75,87 @@ func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, tim
 	return res, err
 }
 
-// startStages runs stages 1 and 2 of startAll. It returns why each optional
-// service that failed did, and the error of stage 2.
-func startStages(ctx context.Context, s *session, p *types.Project, optional []string, deadline time.Time) (map[string]error, error) {
+// startStages runs stage 1 of startAll. It returns why each optional
+// service that failed did, and the errors of the others.
+func (e *Engine) startStages(ctx context.Context, s *session, p *types.Project, optional []string, deadline time.Time) (map[string]error, error) {
 	optErrs := map[string]error{}
-	for _, svc := range optional {
-		// those that failed are left out: depending on them is optional
-		sub, err := p.WithServicesDisabled(keys(optErrs)...).WithSelectedServices([]string{svc})
+	var errs []error
+	failed := map[string]bool{} // did not start, or not ready when a dependent needed it
+	ready := map[string]bool{}  // ready by wbd's check
+	for _, svc := range startSequence(p) {
+		err := e.awaitDependencies(ctx, s, p, svc, ready, failed, deadline)
+		var sub *types.Project
+		if err == nil {
+			sub, err = startOnly(p, svc, failed)
+		}
 		if err == nil {
 			err = s.compose.Start(ctx, p.Name, api.StartOptions{Project: sub, WaitTimeout: time.Until(deadline)})
 		}
-		if err != nil {
+		if ctx.Err() != nil {
+			return optErrs, errors.Join(append(errs, ctx.Err())...)
+		}
+		if err == nil {
+			continue
+		}
+		failed[svc] = true
+		if slices.Contains(optional, svc) {
 			optErrs[svc] = err
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %w", svc, err))
 		}
 	}
-	rest := p.WithServicesDisabled(optional...)
-	return optErrs, s.compose.Start(ctx, p.Name, api.StartOptions{Project: rest, WaitTimeout: time.Until(deadline)})
+	return optErrs, errors.Join(errs...)
+}
+
+// awaitDependencies waits until each dependency svc waits for with
+// service_healthy is ready by wbd's check, marking those that are in ready
+// and those that are not in failed. It returns an error when a required
+// one failed: svc cannot start.
+func (e *Engine) awaitDependencies(ctx context.Context, s *session, p *types.Project, svc string, ready, failed map[string]bool, deadline time.Time) error {
+	deps := p.Services[svc].DependsOn
+	for _, dep := range slices.Sorted(maps.Keys(deps)) {
+		d := deps[dep]
+		if _, ok := p.Services[dep]; !ok || d.Condition != types.ServiceConditionHealthy || ready[dep] || failed[dep] {
+			continue
+		}
+		states, err := e.waitReady(ctx, s, p.Name, []string{dep}, max(time.Until(deadline), time.Second))
+		if err != nil {
+			return err
+		}
+		if states[0].Ready() {
+			ready[dep] = true
+			continue
+		}
+		failed[dep] = true
+	}
+	for _, dep := range slices.Sorted(maps.Keys(deps)) {
+		if _, ok := p.Services[dep]; ok && failed[dep] && deps[dep].Required {
+			return fmt.Errorf("dependency %s is not ready", dep)
+		}
+	}
+	return nil
+}
+
+// startSequence is the order startStages starts p's services in: each after
+// those it depends on.
+func startSequence(p *types.Project) []string {
+	return dependencyOrder(p, p.ServiceNames())
+}
+
+// startOnly returns a copy of p for compose's Start that starts svc alone:
+// its dependencies on services started before it (by startSequence) are
+// dropped, checked already or, when in failed, optional, so compose waits
+// on none again. Dependencies on a one-off's completion are kept.
+func startOnly(p *types.Project, svc string, failed map[string]bool) (*types.Project, error) {
+	q := p.WithServicesDisabled() // a deep copy
+	conf := q.Services[svc]
+	keep := types.DependsOnConfig{}
+	for dep, d := range conf.DependsOn {
+		if d.Condition == types.ServiceConditionCompletedSuccessfully && !failed[dep] {
+			keep[dep] = d
+		}
+	}
+	conf.DependsOn = keep
+	q.Services[svc] = conf
+	return q.WithSelectedServices([]string{svc})
 }

@@ -23,6 +23,10 @@ type ServiceState struct {
 	Restarts  int    // times the engine restarted it after an exit
 	Error     string // why the engine could not start it, if it says
 	StartedAt time.Time
+
+	// checked: its healthcheck, run by wbd (see probe), passed since this
+	// start, before the engine's own first check did.
+	checked bool
 }
 
 func (s ServiceState) String() string {
@@ -41,6 +45,8 @@ func (s ServiceState) Condition() string {
 		desc = fmt.Sprintf("%s with code %d", s.State, s.ExitCode)
 	case s.State == "restarting":
 		desc = fmt.Sprintf("restarting after exiting with code %d (%d restarts)", s.ExitCode, s.Restarts)
+	case s.checked && s.Health == "starting":
+		desc = s.State + ", healthy (its healthcheck run by wbd passed)"
 	case s.Health != "":
 		desc = s.State + ", " + s.Health
 	default:
@@ -60,9 +66,10 @@ func (s ServiceState) event() string {
 	return "Container " + s.Container
 }
 
-// Ready: running, and healthy when it has a healthcheck.
+// Ready: running, and healthy when it has a healthcheck (by the engine's
+// check, or by wbd's run of it while the engine's first is pending).
 func (s ServiceState) Ready() bool {
-	return s.State == "running" && (s.Health == "" || s.Health == "healthy")
+	return s.State == "running" && (s.Health == "" || s.Health == "healthy" || s.checked && s.Health == "starting")
 }
 
 // settled: ready, or failed in a way waiting will not mend. Waits run
@@ -81,20 +88,48 @@ func (s ServiceState) settled() bool {
 
 // inspectState reads the state of the instance's container for service.
 func (e *Engine) inspectState(ctx context.Context, name, service string) (ServiceState, error) {
+	st, _, err := e.inspectContainer(ctx, name, service)
+	return st, err
+}
+
+// inspectContainer is inspectState that also returns what the engine said
+// of the container; nil when there is none.
+func (e *Engine) inspectContainer(ctx context.Context, name, service string) (ServiceState, *container.InspectResponse, error) {
 	f := projectFilter(name).Add("label", api.ServiceLabel+"="+service, LabelManaged+"=true")
 	cs, err := e.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
-		return ServiceState{}, err
+		return ServiceState{}, nil, err
 	}
 	st := ServiceState{Service: service, State: "missing"}
 	if len(cs.Items) == 0 {
-		return st, nil
+		return st, nil, nil
 	}
 	res, err := e.api.ContainerInspect(ctx, cs.Items[0].ID, client.ContainerInspectOptions{})
 	if err != nil {
-		return ServiceState{}, err
+		return ServiceState{}, nil, err
 	}
-	return stateOf(service, res.Container), nil
+	return stateOf(service, res.Container), &res.Container, nil
+}
+
+// inspectReady is inspectState that, while the engine's own first
+// healthcheck of the container is more than a second away, runs the check
+// itself (see probe): st.Ready() is then true as soon as it passes.
+func (e *Engine) inspectReady(ctx context.Context, name, service string) (ServiceState, error) {
+	st, c, err := e.inspectContainer(ctx, name, service)
+	if err != nil || c == nil || !shouldProbe(*c, e.api.ClientVersion(), time.Now()) {
+		return st, err
+	}
+	ok, err := e.probe(ctx, *c)
+	if err != nil {
+		if ctx.Err() != nil {
+			return st, ctx.Err()
+		}
+		// The container may have stopped meanwhile: the next look says.
+		e.log.Debug("healthcheck run by wbd failed to run", keyInstance, name, "service", service, "error", err)
+		return st, nil
+	}
+	st.checked = ok
+	return st, nil
 }
 
 func stateOf(service string, c container.InspectResponse) ServiceState {
@@ -134,7 +169,7 @@ func (e *Engine) waitReady(ctx context.Context, s *session, name string, service
 			if done[i] {
 				continue
 			}
-			st, err := e.inspectState(ctx, name, svc)
+			st, err := e.inspectReady(ctx, name, svc)
 			if err != nil {
 				if ctx.Err() != nil {
 					return states, nil // timed out mid-call: report what was seen
@@ -144,7 +179,7 @@ func (e *Engine) waitReady(ctx context.Context, s *session, name string, service
 			states[i] = st
 			done[i] = st.settled() && (!st.Ready() || st.Health != "" || steady(upSince, st))
 			all = all && done[i]
-			if done[i] && st.Health == "healthy" {
+			if done[i] && (st.Health == "healthy" || st.checked) {
 				s.on(st.event(), api.Done, api.StatusHealthy)
 			}
 		}
