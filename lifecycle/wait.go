@@ -161,6 +161,9 @@ func (e *Engine) waitReady(ctx context.Context, s *session, name string, service
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	states := make([]ServiceState, len(services))
+	for i, svc := range services {
+		states[i] = ServiceState{Service: svc, State: "unknown"} // until seen
+	}
 	done := make([]bool, len(services))
 	upSince := map[string]time.Time{}
 	for {
