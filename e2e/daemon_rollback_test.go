@@ -249,14 +249,19 @@ func watchCreates(t *testing.T, image string) *createWatch {
 		_ = w.cmd.Process.Kill()
 		_ = w.cmd.Wait()
 	})
-	probe := uniqueName("e2e-probe")
-	docker(t, "create", "--name", probe, image)
-	docker(t, "rm", probe)
-	eventually(t, 30*time.Second, "docker events reports creates", func() error {
-		if w.created(probe) == 0 {
-			return fmt.Errorf("docker events: %q", w.out.String())
+	// Until it has subscribed, probes go unseen: one more each time.
+	var probes []string
+	eventually(t, time.Minute, "docker events reports creates", func() error {
+		for _, p := range probes {
+			if w.created(p) > 0 {
+				return nil
+			}
 		}
-		return nil
+		probe := uniqueName("e2e-probe")
+		docker(t, "create", "--name", probe, image)
+		docker(t, "rm", probe)
+		probes = append(probes, probe)
+		return fmt.Errorf("docker events: %q", w.out.String())
 	})
 	return w
 }
