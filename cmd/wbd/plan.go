@@ -47,13 +47,17 @@ func runPlan(ctx context.Context, g *globals, names []string, all, asJSON bool, 
 	es := newEngines(io.Discard)
 	defer es.close()
 	var plans []lifecycle.Plan
-	var errs []error
+	var (
+		errs []error
+		revs []revState
+	)
 	for _, in := range ins {
 		eng, err := es.get(ctx, in.Host)
 		if err == nil {
 			var p lifecycle.Plan
 			if p, err = eng.Plan(ctx, results[in.Name].Project); err == nil {
 				plans = append(plans, p)
+				revs = append(revs, revisionsOf(in, results[in.Name]))
 				continue
 			}
 		}
@@ -63,12 +67,18 @@ func runPlan(ctx context.Context, g *globals, names []string, all, asJSON bool, 
 		out := make([]planJSON, len(plans))
 		for i, p := range plans {
 			out[i] = toPlanJSON(p)
+			out[i].revState = revs[i]
 		}
 		if err := writeJSON(stdout, out); err != nil {
 			return err
 		}
 	} else {
 		printPlans(stdout, plans)
+		for i, p := range plans {
+			if n := revs[i].note(p.Instance); n != "" {
+				fmt.Fprintln(stdout, n+": apply leaves it so")
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -97,7 +107,8 @@ func printPlans(w io.Writer, plans []lifecycle.Plan) {
 // planJSON is a plan as `wbd plan --json` prints it: lower-case keys, as
 // every --json output of wbd, and lists that are never null.
 type planJSON struct {
-	Instance string            `json:"instance"`
+	Instance string `json:"instance"`
+	revState
 	Services []servicePlanJSON `json:"services"`
 	Legacy   []containerJSON   `json:"legacy"`
 	Renames  []renameJSON      `json:"renames"`

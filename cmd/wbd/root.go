@@ -15,9 +15,9 @@ import (
 
 // Exit codes, as the --help of wbd states them.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // an operation failed or the file is invalid
-	exitUsage   = 2 // the command line is wrong
+	exitOK     = 0
+	exitFailed = 1 // an operation failed or the file is invalid
+	exitUsage  = 2 // the command line is wrong
 	// exitRolledBack: a change failed and was undone, or is held because
 	// it was; the instance runs its last healthy revision.
 	exitRolledBack = 3

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -36,8 +37,9 @@ file.`,
 }
 
 type instanceStatus struct {
-	Instance string          `json:"instance"`
-	Host     string          `json:"host,omitempty"`
+	Instance string `json:"instance"`
+	Host     string `json:"host,omitempty"`
+	revState
 	Services []serviceStatus `json:"services"`
 	Error    string          `json:"error,omitempty"`
 	// Daemon is wbd run's view of the instance, when a daemon runs.
@@ -70,6 +72,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 		if daemon != nil {
 			st.Daemon = daemon.Instance(in.Name)
 		}
+		st.revState = revisionsOf(in, results[in.Name])
 		eng, err := es.get(ctx, in.Host)
 		var services []lifecycle.ServiceStatus
 		if err == nil {
@@ -103,10 +106,18 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 
 func printStatus(w io.Writer, sts []instanceStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tSERVICE\tCONTAINER\tSTATE\tHEALTH\tIMAGE\tMATCHES FILE\tSINCE")
+	fmt.Fprintln(tw, "INSTANCE\tREV\tSERVICE\tCONTAINER\tSTATE\tHEALTH\tIMAGE\tMATCHES FILE\tSINCE")
+	var notes []string
 	for _, st := range sts {
+		rev := "-"
+		if st.Revision > 0 {
+			rev = strconv.Itoa(st.Revision)
+		}
+		if n := st.note(st.Instance); n != "" {
+			notes = append(notes, n)
+		}
 		if st.Error != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\terror\t-\t-\t-\t%s\n", st.Instance, firstLine(st.Error))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\terror\t-\t-\t-\t%s\n", st.Instance, rev, firstLine(st.Error))
 			continue
 		}
 		for _, s := range st.Services {
@@ -117,10 +128,13 @@ func printStatus(w io.Writer, sts []instanceStatus) {
 			if s.Since != nil {
 				since = time.Since(*s.Since).Round(time.Second).String() + " ago"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Instance, s.Service, dash(s.Container), s.State, dash(s.Health), dash(s.Image), matches, since)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Instance, rev, s.Service, dash(s.Container), s.State, dash(s.Health), dash(s.Image), matches, since)
 		}
 	}
 	tw.Flush()
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
 }
 
 func dash(s string) string {
