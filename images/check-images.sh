@@ -293,7 +293,7 @@ check_unhealthy() {
 	echo "$unhealthy_image"
 	step "runs and serves, but its healthcheck turns unhealthy"
 	run_app "$prefix-unhealthy" "$unhealthy_image"
-	wait_for "the app to turn unhealthy" 30 health_is "$prefix-unhealthy" unhealthy
+	wait_for "the app to turn unhealthy" 10 health_is "$prefix-unhealthy" unhealthy
 	local port
 	port="$(app_port "$prefix-unhealthy")"
 	http_get "$port" /health | head -n 1 | grep -q ' 200 ' || fail "GET /health: $(http_get "$port" /health)"
