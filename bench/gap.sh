@@ -3,10 +3,12 @@
 # or rolls out an instance, and while the imperative CLI's sequence restarts
 # the same images, side by side.
 #
-#   bench/gap.sh [-r RUNS] [-w WBD]
+#   bench/gap.sh [-r RUNS] [-w WBD] [-b BASELINE]
 #
-#   -r RUNS  runs per operation; the median is reported (default 3)
-#   -w WBD   the wbd binary to measure (default: built from this tree)
+#   -r RUNS      runs per operation; the median is reported (default 3)
+#   -w WBD       the wbd binary to measure (default: built from this tree)
+#   -b BASELINE  another wbd binary (an older commit's) whose restart and
+#                image rollout are measured too, in the same runs
 #
 # A client (bench/gapclient) requests GET /health on the app's published
 # port on 127.0.0.1 every 20 ms during each operation, from before it starts
@@ -36,11 +38,13 @@ shopt -s inherit_errexit
 
 runs=3
 wbd=""
-while getopts "r:w:" opt; do
+base=""
+while getopts "r:w:b:" opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
 	w) wbd=$OPTARG ;;
-	*) sed -n '2,33p' "$0" >&2; exit 2 ;;
+	b) base=$OPTARG ;;
+	*) sed -n '2,35p' "$0" >&2; exit 2 ;;
 	esac
 done
 
@@ -139,7 +143,8 @@ imperative_restart() {
 # Each rollout flips the app image between two tags of the same image (the
 # state in a file: runs happen in command substitutions).
 echo 0 >"$work/flip"
-rollout() {
+rollout() { rollout_with "$wbd"; }
+rollout_with() {
 	if [ "$(cat "$work/flip")" = 0 ]; then
 		echo 1 >"$work/flip"
 		write_file "$tag"
@@ -147,7 +152,7 @@ rollout() {
 		echo 0 >"$work/flip"
 		write_file wbd.local/app:1
 	fi
-	"$wbd" -f "$file" apply "$name"
+	"$1" -f "$file" apply "$name"
 }
 bad_rollout() { write_file "$bad" && "$wbd" -f "$file" apply "$name"; }
 good_again() {
@@ -209,6 +214,10 @@ for ((r = 1; r <= runs; r++)); do
 	record restart "$(measure "$port" "$wbd" -f "$file" restart "$name")"
 	record imperative "$(measure "$iport" imperative_restart)"
 	record rollout "$(measure "$port" rollout)"
+	if [ -n "$base" ]; then
+		record restart-base "$(measure "$port" "$base" -f "$file" restart "$name")"
+		record rollout-base "$(measure "$port" rollout_with "$base")"
+	fi
 	m=$(measure "$port" bad_rollout)
 	read -r _ _ _ rc <<<"$m"
 	if [ "$rc" = 3 ]; then record bad "$m"; else say "bad image: wbd apply exited $rc, not 3 (no rollback): n/a"; fi
@@ -227,5 +236,9 @@ row "\`wbd restart\`" restart
 row "imperative: \`docker stop\` app, redis, postgres; \`docker start\` postgres, redis, app" imperative
 row "good app image rollout (\`wbd apply\`)" rollout
 row "bad app image (\`wbd apply\` exits 3, rolled back)" bad
+if [ -n "$base" ]; then
+	row "\`wbd restart\`, baseline wbd (-b)" restart-base
+	row "good app image rollout (\`wbd apply\`), baseline wbd (-b)" rollout-base
+fi
 
 say "machine: $(nproc) cores, $(docker version --format 'docker {{.Server.Version}} (API {{.Server.APIVersion}})'), $("$wbd" version 2>/dev/null | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
