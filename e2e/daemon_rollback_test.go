@@ -116,9 +116,7 @@ func TestDaemonKeepsAPinnedInstancePinned(t *testing.T) {
 		}
 		return nil
 	})
-	if st := o.instanceStatus(in); st.Revision != app1 || !st.Pinned {
-		t.Errorf("wbd status with the daemon running: revision %d, pinned %v; want revision %d, pinned", st.Revision, st.Pinned, app1)
-	}
+	requirePinnedTo(t, o, in, app1)
 	if got := inspect(t, in.Name).ID; got != app {
 		t.Errorf("the daemon replaced the pinned app container (%.12s -> %.12s)", app, got)
 	}

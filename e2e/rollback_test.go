@@ -183,12 +183,9 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 	o.apply(in)
 	waitForVersion(t, in, "2")
 
-	r := o.rollback(in)
+	o.rollback(in)
 	waitForVersion(t, in, "1")
-	st := o.instanceStatus(in)
-	if st.Revision != 1 || !st.Pinned {
-		t.Errorf("wbd status after rollback: revision %d, pinned %v; want revision 1, pinned\n%s", st.Revision, st.Pinned, r)
-	}
+	requirePinnedTo(t, o, in, 1)
 	h := o.history(in)
 	if len(h) == 0 || h[0].Cause != "rollback" || !h[0].Pinned {
 		t.Errorf("history after rollback: newest %+v, want cause rollback, pinned", first(h))
@@ -196,7 +193,7 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 
 	// The file still says app:2; apply leaves the pinned instance alone.
 	app := takeSnapshot(t, containerNames(in)...)
-	r = o.mustWbd("apply", in.Name)
+	r := o.mustWbd("apply", in.Name)
 	if !strings.Contains(r.stdout+r.stderr, "pinned") {
 		t.Errorf("apply of a pinned instance does not say it is pinned:\n%s", r)
 	}
@@ -215,9 +212,7 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 	// of the file ends the pin.
 	o.rollback(in, "--to", "1")
 	waitForVersion(t, in, "1")
-	if st := o.instanceStatus(in); st.Revision != 1 || !st.Pinned {
-		t.Errorf("wbd status after rollback --to 1: revision %d, pinned %v; want 1, pinned", st.Revision, st.Pinned)
-	}
+	requirePinnedTo(t, o, in, 1)
 	retagged := "wbd.local/app:" + uniqueName("e2e")[len("e2e-"):]
 	docker(t, "tag", imageApp2, retagged)
 	t.Cleanup(func() { _, _ = dockerTry("rmi", retagged) }) // only the tag
@@ -232,6 +227,23 @@ func TestRollbackPinsUntilRelease(t *testing.T) {
 		t.Errorf("wbd status after an edit of the file: still pinned (revision %d)", st.Revision)
 	}
 	requireSameIDs(t, "rollbacks and releases", data, dataIDs(t, in))
+}
+
+// requirePinnedTo checks that `wbd status NAME --json` says the instance
+// is pinned and runs revision target: target itself, or the revision the
+// rollback recorded (cause rollback) with target's spec.
+func requirePinnedTo(t *testing.T, o *operator, in *instance, target int) {
+	t.Helper()
+	st := o.instanceStatus(in)
+	h := o.history(in)
+	byNumber := map[int]revisionEntry{}
+	for _, e := range h {
+		byNumber[e.Revision] = e
+	}
+	runs, want := byNumber[st.Revision], byNumber[target]
+	if !st.Pinned || st.Revision != target && (runs.Cause != "rollback" || runs.SpecHash != want.SpecHash) {
+		t.Errorf("wbd status: revision %d, pinned %v; want pinned, at revision %d or a rollback to its spec\n%s", st.Revision, st.Pinned, target, h)
+	}
 }
 
 // writeFileWith writes the file with one more field for the instance,
