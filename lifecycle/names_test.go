@@ -43,8 +43,8 @@ func TestApplyRestoresTheNameAnInterruptedRecreateLeft(t *testing.T) {
 	if got := inspect(t, e, f.Name); got.ID != app.ID {
 		t.Errorf("%s is container %.12s, want %.12s renamed, not recreated", f.Name, got.ID, app.ID)
 	}
-	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.Contains(w, tmp+" -> "+f.Name) }) {
-		t.Errorf("apply warnings %q do not say what was renamed", rep.Warnings)
+	if !slices.Contains(rep.Renamed, tmp+" -> "+f.Name) || !strings.Contains(rep.Summary(), "renamed "+tmp+" -> "+f.Name) {
+		t.Errorf("apply report (renamed %q, summary %q) does not say what was renamed", rep.Renamed, rep.Summary())
 	}
 	if plan, err := e.Plan(t.Context(), p); err != nil || !plan.Empty() {
 		t.Errorf("plan after apply = %+v, %v; want nothing to do", plan, err)
