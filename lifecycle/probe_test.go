@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,7 +141,7 @@ func TestStartStaging(t *testing.T) {
 		{"app", nil, []string{"app", "migrate"}, []string{"migrate"}},
 		{"app", map[string]bool{"redis": true, "migrate": true}, []string{"app"}, nil},
 	} {
-		q, err := startOnly(p, tc.svc, tc.failed)
+		q, err := startOnly(p, []string{tc.svc}, tc.failed)
 		if err != nil {
 			t.Fatalf("startOnly(%s): %v", tc.svc, err)
 		}
@@ -156,6 +157,18 @@ func TestStartStaging(t *testing.T) {
 		if got := slices.Sorted(keysOf(q.Services[tc.svc].DependsOn)); !slices.Equal(got, tc.deps) {
 			t.Errorf("startOnly(%s, %v) depends_on = %v, want %v", tc.svc, tc.failed, got, tc.deps)
 		}
+	}
+	// Started together, compose orders them: the app still waits for the
+	// admin's start, but no longer for postgres, checked by wbd before.
+	q, err := startOnly(p, []string{"admin", "app"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(keysOf(q.Services["app"].DependsOn)), []string{"admin", "migrate"}; !slices.Equal(got, want) {
+		t.Errorf("app started with admin waits on %v, want %v", got, want)
+	}
+	if got, want := fmt.Sprint(startWaves(p)), "[[postgres redis] [admin migrate app]]"; got != want {
+		t.Errorf("startWaves = %s, want %s", got, want)
 	}
 	if len(p.Services["app"].DependsOn) != 4 {
 		t.Errorf("startOnly changed its argument: %v", p.Services["app"].DependsOn)

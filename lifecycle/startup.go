@@ -75,28 +75,15 @@ func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, tim
 	return res, err
 }
 
-// startStages runs stage 1 of startAll. It returns why each optional
-// service that failed did, and the errors of the others.
+// startStages runs stage 1 of startAll, one compose call per wave (see
+// startWaves). It returns why each optional service that failed did, and
+// the errors of the others.
 func (e *Engine) startStages(ctx context.Context, s *session, p *types.Project, optional []string, deadline time.Time) (map[string]error, error) {
 	optErrs := map[string]error{}
 	var errs []error
 	failed := map[string]bool{} // did not start, or not ready when a dependent needed it
 	ready := map[string]bool{}  // ready by wbd's check
-	for _, svc := range startSequence(p) {
-		err := e.awaitDependencies(ctx, s, p, svc, ready, failed, deadline)
-		var sub *types.Project
-		if err == nil {
-			sub, err = startOnly(p, svc, failed)
-		}
-		if err == nil {
-			err = s.compose.Start(ctx, p.Name, api.StartOptions{Project: sub, WaitTimeout: time.Until(deadline)})
-		}
-		if ctx.Err() != nil {
-			return optErrs, errors.Join(append(errs, ctx.Err())...)
-		}
-		if err == nil {
-			continue
-		}
+	fail := func(svc string, err error) {
 		failed[svc] = true
 		if slices.Contains(optional, svc) {
 			optErrs[svc] = err
@@ -104,7 +91,71 @@ func (e *Engine) startStages(ctx context.Context, s *session, p *types.Project, 
 			errs = append(errs, fmt.Errorf("%s: %w", svc, err))
 		}
 	}
+	for _, wave := range startWaves(p) {
+		var start []string
+		for _, svc := range wave {
+			if err := e.awaitDependencies(ctx, s, p, svc, ready, failed, deadline); err != nil {
+				fail(svc, err)
+				continue
+			}
+			start = append(start, svc)
+		}
+		if len(start) == 0 {
+			continue
+		}
+		err := e.startWave(ctx, s, p, start, failed, deadline)
+		if ctx.Err() != nil {
+			return optErrs, errors.Join(append(errs, ctx.Err())...)
+		}
+		if err == nil {
+			continue
+		}
+		if len(start) == 1 {
+			fail(start[0], err)
+			continue
+		}
+		// Which one failed: each again alone, in order; one started
+		// already is no error.
+		for _, svc := range start {
+			if err := e.startWave(ctx, s, p, []string{svc}, failed, deadline); err != nil {
+				fail(svc, err)
+			}
+		}
+	}
 	return optErrs, errors.Join(errs...)
+}
+
+// startWave starts services in one compose call.
+func (e *Engine) startWave(ctx context.Context, s *session, p *types.Project, services []string, failed map[string]bool, deadline time.Time) error {
+	sub, err := startOnly(p, services, failed)
+	if err != nil {
+		return err
+	}
+	return s.compose.Start(ctx, p.Name, api.StartOptions{Project: sub, WaitTimeout: time.Until(deadline)})
+}
+
+// startWaves groups startSequence into the compose calls startStages makes:
+// a service joins the wave before it, and compose starts them in order in
+// one call, unless it waits for a dependency to be healthy that wbd has
+// not checked yet. With the default template: postgres and redis, then,
+// once postgres answers, admin and the app: two calls on the way to the
+// app instead of one per service.
+func startWaves(p *types.Project) [][]string {
+	var waves [][]string
+	checked := map[string]bool{}
+	for _, svc := range startSequence(p) {
+		wait := len(waves) == 0
+		for dep, d := range p.Services[svc].DependsOn {
+			if _, ok := p.Services[dep]; ok && d.Condition == types.ServiceConditionHealthy && !checked[dep] {
+				wait, checked[dep] = true, true
+			}
+		}
+		if wait {
+			waves = append(waves, nil)
+		}
+		waves[len(waves)-1] = append(waves[len(waves)-1], svc)
+	}
+	return waves
 }
 
 // awaitDependencies waits until each dependency svc waits for with
@@ -142,20 +193,24 @@ func startSequence(p *types.Project) []string {
 	return dependencyOrder(p, p.ServiceNames())
 }
 
-// startOnly returns a copy of p for compose's Start that starts svc alone:
-// its dependencies on services started before it (by startSequence) are
-// dropped, checked already or, when in failed, optional, so compose waits
-// on none again. Dependencies on a one-off's completion are kept.
-func startOnly(p *types.Project, svc string, failed map[string]bool) (*types.Project, error) {
+// startOnly returns a copy of p for compose's Start that starts services
+// alone: their dependencies on services started before them (by
+// startSequence) are dropped, checked already or, when in failed,
+// optional, so compose waits on none again. Dependencies on one another,
+// which compose orders, and on a one-off's completion are kept.
+func startOnly(p *types.Project, services []string, failed map[string]bool) (*types.Project, error) {
 	q := p.WithServicesDisabled() // a deep copy
-	conf := q.Services[svc]
-	keep := types.DependsOnConfig{}
-	for dep, d := range conf.DependsOn {
-		if d.Condition == types.ServiceConditionCompletedSuccessfully && !failed[dep] {
-			keep[dep] = d
+	for _, svc := range services {
+		conf := q.Services[svc]
+		keep := types.DependsOnConfig{}
+		for dep, d := range conf.DependsOn {
+			together := slices.Contains(services, dep) && d.Condition != types.ServiceConditionHealthy
+			if !failed[dep] && (together || d.Condition == types.ServiceConditionCompletedSuccessfully) {
+				keep[dep] = d
+			}
 		}
+		conf.DependsOn = keep
+		q.Services[svc] = conf
 	}
-	conf.DependsOn = keep
-	q.Services[svc] = conf
-	return q.WithSelectedServices([]string{svc})
+	return q.WithSelectedServices(services)
 }
