@@ -70,6 +70,9 @@ type NotReadyError struct {
 	// Within is set when the services were ready, then stopped within
 	// this steady window of starting.
 	Within time.Duration
+	// Timeout is set when the wait for them ran out: they may still have
+	// been starting.
+	Timeout time.Duration
 }
 
 func (e *NotReadyError) Error() string {
@@ -79,6 +82,9 @@ func (e *NotReadyError) Error() string {
 	}
 	if e.Within > 0 {
 		return fmt.Sprintf("instance %s did not stay up for %s after starting: %s", e.Instance, e.Within, strings.Join(parts, "; "))
+	}
+	if e.Timeout > 0 {
+		return fmt.Sprintf("instance %s not ready within %s (--timeout): %s", e.Instance, e.Timeout, strings.Join(parts, "; "))
 	}
 	return fmt.Sprintf("instance %s not ready: %s", e.Instance, strings.Join(parts, "; "))
 }

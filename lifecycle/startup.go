@@ -70,7 +70,11 @@ func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, tim
 		return nil, waitErr
 	}
 	if len(failed) > 0 {
-		return res, errors.Join(&NotReadyError{Instance: p.Name, Services: failed}, err)
+		nr := &NotReadyError{Instance: p.Name, Services: failed}
+		if !time.Now().Before(deadline) {
+			nr.Timeout = timeout
+		}
+		return res, errors.Join(nr, err)
 	}
 	return res, err
 }

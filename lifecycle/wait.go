@@ -47,6 +47,8 @@ func (s ServiceState) Condition() string {
 		desc = fmt.Sprintf("restarting after exiting with code %d (%d restarts)", s.ExitCode, s.Restarts)
 	case s.checked && s.Health == "starting":
 		desc = s.State + ", healthy (its healthcheck run by wbd passed)"
+	case s.Health == "starting":
+		desc = s.State + ", healthcheck not passing yet"
 	case s.Health != "":
 		desc = s.State + ", " + s.Health
 	default:

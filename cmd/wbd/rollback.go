@@ -66,7 +66,7 @@ func runRollback(ctx context.Context, g *globals, name string, to int, release b
 	}
 	es := newEngines(stderr)
 	defer es.close()
-	verb := "rolled back"
+	verb := "pinned"
 	if release {
 		verb = "released"
 	}
