@@ -46,6 +46,10 @@ func (e *Engine) settle(ctx context.Context, p *types.Project, services []Servic
 			switch {
 			case !steadyAs(w.first, st):
 				w.done = true
+				if st.State == "running" && st.Health != "unhealthy" && st.Error == "" {
+					// Back up already: say what happened in between.
+					st.Error = fmt.Sprintf("it exited and the engine restarted it (%d restarts)", st.Restarts)
+				}
 				if slices.Contains(optional, st.Service) {
 					warnings = append(warnings, "optional service stopped within "+window.String()+" of starting, the instance runs without it: "+st.String())
 				} else {
