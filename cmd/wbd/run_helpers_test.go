@@ -73,6 +73,7 @@ type daemonInst struct {
 	name, app, host string
 	port            int
 	env             map[string]string
+	healthcheck     []string // the app's, in the file; the image's when nil
 }
 
 // daemonWorld is an instances file in a temporary directory, and the instances
@@ -107,6 +108,9 @@ func (w *daemonWorld) yaml(ins ...daemonInst) string {
 		fmt.Fprintf(&b, "    images: {app: %q, postgres: %q, redis: %q}\n", in.app, standinImages[0], standinImages[1])
 		if in.host != "" {
 			fmt.Fprintf(&b, "    host: %s\n", in.host)
+		}
+		if len(in.healthcheck) > 0 {
+			fmt.Fprintf(&b, "    healthcheck: [%s]\n", strings.Join(in.healthcheck, ", "))
 		}
 		if len(in.env) > 0 {
 			b.WriteString("    env:\n")

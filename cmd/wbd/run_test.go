@@ -187,8 +187,11 @@ func TestRunSignals(t *testing.T) {
 		return st != nil && st.InSync
 	})
 
-	// A second signal exits at once, in the middle of an apply.
+	// A second signal exits at once, in the middle of an apply: one whose
+	// healthcheck never passes, so that the apply is still waiting when
+	// the signals come, however quickly wbd sees an app ready.
 	x.app = retagApp(t, "")
+	x.healthcheck = []string{"/refapp", "unhealthy"}
 	w.save(x)
 	d.waitLog(`msg=applying instance=`+x.name, 30*time.Second)
 	d.cmd.Process.Signal(syscall.SIGTERM)
@@ -205,6 +208,8 @@ func TestRunSignals(t *testing.T) {
 
 	// And the next start finishes the rollout, under the plan's names even
 	// if the recreate was cut off half-way.
+	x.healthcheck = nil
+	w.save(x)
 	d = startDaemon(t, w.file)
 	waitUntil(t, time.Minute, "x's app on the new tag, under its name", func() bool {
 		c := inspectCtr(t, "", x.name)
