@@ -116,6 +116,7 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 		if err != nil {
 			return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 		}
+		e.awaitNames(ctx, project)
 	}
 	err = s.compose.Create(ctx, p, api.CreateOptions{
 		RemoveOrphans:        true,
@@ -258,4 +259,22 @@ func keys[V any](m map[string]V) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// awaitNames waits, a few seconds at most, until the engine's container
+// list shows the names FixNames gave back: compose reads that list to name
+// a recreated container, and a list still showing ID_NAME makes it create
+// the new container under a name the old one holds.
+func (e *Engine) awaitNames(ctx context.Context, project *types.Project) {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if ms, err := e.Misnamed(ctx, project); err != nil || len(ms) == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pollInterval / 2):
+		}
+	}
 }
