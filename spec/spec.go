@@ -58,9 +58,23 @@ type Instance struct {
 	// Healthcheck is the app's healthcheck command (exec form); empty keeps
 	// the image's own.
 	Healthcheck []string
+	// SecretEnv maps app environment names to the generated secret each
+	// carries (SecretPostgresPassword, SecretPostgresURL). The values never
+	// pass through the file or the rendered project: wbd writes them into
+	// an env file under the instance's secrets directory.
+	SecretEnv map[string]string
 	// Line is where the instance is named in the file, for messages.
 	Line int
 }
+
+// Secrets an instance's secret_env can name.
+const (
+	// SecretPostgresPassword is the generated postgres password.
+	SecretPostgresPassword = "postgres_password"
+	// SecretPostgresURL is a postgres:// URL to NAME-postgres with the
+	// generated password.
+	SecretPostgresURL = "postgres_url"
+)
 
 // Images are the image references of an instance's services.
 type Images struct {
