@@ -97,9 +97,6 @@ func (p *parser) command(s source) []string {
 	return argv
 }
 
-// localHost is what "" means when comparing where ports are published.
-const localHost = "unix:///var/run/docker.sock"
-
 // portConflicts reports two instances publishing one host port on one host,
 // whether as app or admin port.
 func (p *parser) portConflicts(all []instanceSources) {
@@ -116,9 +113,7 @@ func (p *parser) portConflicts(all []instanceSources) {
 		if port == 0 {
 			return
 		}
-		if host == "" {
-			host = localHost
-		}
+		host = CanonicalHost(host)
 		u := use{host, port}
 		if prev, ok := first[u]; ok {
 			p.errorf(s.node, s.field, ErrPortConflict, "instance %s: port %d on %s is already published by instance %s (%s, line %d)",
@@ -153,12 +148,7 @@ var serviceSuffixes = []string{"postgres", "redis", "admin"}
 // x and x-redis cannot live on one host.
 func (p *parser) nameConflicts(m *yaml.Node, all []instanceSources) {
 	type key struct{ host, name string }
-	hostOf := func(in *Instance) string {
-		if in.Host == "" {
-			return localHost
-		}
-		return in.Host
-	}
+	hostOf := func(in *Instance) string { return CanonicalHost(in.Host) }
 	owner := map[key]string{}
 	for _, s := range all {
 		for _, suffix := range serviceSuffixes {
