@@ -51,6 +51,7 @@ func Parse(name string, data []byte) (*Config, error) {
 type parser struct {
 	file string
 	errs ErrorList
+	seen map[Error]bool // errs by value, to say each once
 }
 
 func (p *parser) errorf(n *yaml.Node, field string, sentinel error, format string, args ...any) {
@@ -59,11 +60,13 @@ func (p *parser) errorf(n *yaml.Node, field string, sentinel error, format strin
 		e.Line, e.Col = n.Line, n.Column
 	}
 	// A bad value under defaults is met once per instance; say it once.
-	for _, prev := range p.errs {
-		if *prev == *e {
-			return
-		}
+	if p.seen[*e] {
+		return
 	}
+	if p.seen == nil {
+		p.seen = map[Error]bool{}
+	}
+	p.seen[*e] = true
 	p.errs = append(p.errs, e)
 }
 
