@@ -129,6 +129,12 @@ func checkPlan(t *testing.T, p *types.Project, in *spec.Instance) {
 			t.Errorf("app env %s=%v, want %q", k, got, v)
 		}
 	}
+	if in.Healthcheck != nil {
+		want := append([]string{"CMD"}, in.Healthcheck...)
+		if app.HealthCheck == nil || !slices.Equal(app.HealthCheck.Test, want) {
+			t.Errorf("app healthcheck=%+v, want test %q", app.HealthCheck, want)
+		}
+	}
 	for _, sub := range []string{"sandbox", "exports", "assets"} {
 		mustMount(t, app, filepath.Join(in.Dir, sub), "/data/"+sub)
 	}
@@ -159,6 +165,9 @@ func checkPlan(t *testing.T, p *types.Project, in *spec.Instance) {
 		admin := p.Services["admin"]
 		if len(admin.Ports) != 1 || admin.Ports[0].Published != itoa(in.Admin.Port) {
 			t.Errorf("admin ports=%+v, want %d", admin.Ports, in.Admin.Port)
+		}
+		if got := admin.Environment["PGADMIN_DEFAULT_EMAIL"]; got == nil || *got != in.Admin.Email {
+			t.Errorf("admin PGADMIN_DEFAULT_EMAIL=%v, want %q", got, in.Admin.Email)
 		}
 	}
 }
