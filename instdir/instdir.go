@@ -5,7 +5,9 @@ package instdir
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/wbd-dev/wbd/spec"
@@ -33,8 +35,13 @@ func SecretPath(in *spec.Instance, name string) string {
 // Prepare creates in's directory, its subdirectories and the secrets its
 // project mounts on files, as `mkdir -p` would: an existing instance is no
 // error, an existing directory is left as it is, and an existing secret is
-// kept.
+// kept. The secrets directory is the exception: wbd owns it, and narrows it
+// to 0700 before any secret is created or kept in it. A secret that
+// containers not running as root cannot read is kept, with a warning.
 func Prepare(ctx context.Context, files Files, in *spec.Instance) error {
+	if l, ok := files.(localFiles); ok {
+		files = l.at(filepath.Dir(in.Dir))
+	}
 	return Batch(ctx, files, func(files Files) error { return prepare(ctx, files, in) })
 }
 
@@ -47,7 +54,7 @@ func prepare(ctx context.Context, files Files, in *spec.Instance) error {
 			return fmt.Errorf("instance %s: %w", in.Name, err)
 		}
 	}
-	if err := files.MkdirAll(ctx, in.Path("secrets"), 0o700); err != nil {
+	if err := files.PrivateDir(ctx, in.Path("secrets")); err != nil {
 		return fmt.Errorf("instance %s: %w", in.Name, err)
 	}
 	secrets := []string{PostgresPassword}
@@ -55,11 +62,17 @@ func prepare(ctx context.Context, files Files, in *spec.Instance) error {
 		secrets = append(secrets, AdminPassword)
 	}
 	for _, name := range secrets {
-		if _, err := files.EnsureSecret(ctx, SecretPath(in, name)); err != nil {
+		_, err := files.EnsureSecret(ctx, SecretPath(in, name))
+		var unreadable *UnreadableSecretError
+		if errors.As(err, &unreadable) {
+			slog.Warn("secret kept as it is", "instance", in.Name, "warning", err.Error())
+			err = nil
+		}
+		if err != nil {
 			return fmt.Errorf("instance %s: %w", in.Name, err)
 		}
 	}
-	return nil
+	return writeSecretEnv(ctx, files, in)
 }
 
 // checkPostgresSecret refuses to generate a postgres password for a database

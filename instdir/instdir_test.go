@@ -58,7 +58,8 @@ func TestPrepare(t *testing.T) {
 	if fi, err := os.Stat(in.Path("secrets")); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("secrets directory: %v, %v; want mode 0700", fi.Mode(), err)
 	}
-	// A secret written 0600 by an older wbd is made readable, not replaced.
+	// A secret made 0600 by an operator is kept as it is: wbd never widens
+	// a file's mode (with a warning: see TestPrepareKeepsAnUnreadableSecret).
 	if err := os.Chmod(pw, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +70,8 @@ func TestPrepare(t *testing.T) {
 	if again, _ := os.ReadFile(pw); string(again) != string(first) {
 		t.Errorf("secret regenerated: %q, then %q", first, again)
 	}
-	if fi, err := os.Stat(pw); err != nil || fi.Mode().Perm() != SecretMode {
-		t.Errorf("0600 secret after Prepare: %v, %v; want %v", fi.Mode(), err, SecretMode)
+	if fi, err := os.Stat(pw); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("0600 secret after Prepare: %v, %v; want it kept 0600", fi.Mode(), err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -25,7 +26,7 @@ import (
 const localSocket = "unix:///var/run/docker.sock"
 
 // Files returns the filesystem on which the bind mounts of instances under
-// root resolve: instdir.Local when the engine sees this machine's root
+// root resolve: instdir.LocalAt(root) when the engine sees this machine's root
 // (its own socket, or a root both share), else the engine host's own,
 // reached through the engine. The answer is found once per root, by a
 // marker file written here and looked for there.
@@ -35,7 +36,7 @@ func (e *Engine) Files(ctx context.Context, root string) (instdir.Files, error) 
 	if f, ok := e.files[root]; ok {
 		return f, nil
 	}
-	var f instdir.Files = instdir.Local
+	f := instdir.LocalAt(root)
 	if e.Host() != localSocket {
 		shared, err := e.sharesRoot(ctx, root)
 		if err != nil {
@@ -115,6 +116,18 @@ func (h *hostFiles) WriteFile(ctx context.Context, p string, data []byte, perm f
 	return h.Batch(ctx, func(f instdir.Files) error { return f.WriteFile(ctx, p, data, perm) })
 }
 
+func (h *hostFiles) PrivateDir(ctx context.Context, p string) error {
+	return h.Batch(ctx, func(f instdir.Files) error { return f.PrivateDir(ctx, p) })
+}
+
+func (h *hostFiles) ReadFile(ctx context.Context, p string) (data []byte, err error) {
+	err = h.Batch(ctx, func(f instdir.Files) (err error) {
+		data, err = f.ReadFile(ctx, p)
+		return err
+	})
+	return data, err
+}
+
 func (h *hostFiles) Exists(ctx context.Context, p string) (exists bool, err error) {
 	err = h.Batch(ctx, func(f instdir.Files) (err error) {
 		exists, err = f.Exists(ctx, p)
@@ -125,6 +138,13 @@ func (h *hostFiles) Exists(ctx context.Context, p string) (exists bool, err erro
 
 // helperFiles is hostFiles through one helper container, id. It does not
 // embed hostFiles: a Batch inside a batch would set up a second container.
+//
+// The engine resolves links inside the helper (never to the host's other
+// files), but a link below root would still lead elsewhere in the tree or
+// into the helper's own layer, gone with it: helperFiles refuses links as
+// instdir.LocalAt does. The engine's API stats one path at a time, so each
+// directory is checked from root down; unlike the local filesystem, a link
+// swapped in between a check and the copy is not caught.
 type helperFiles struct {
 	e    *Engine
 	root string
@@ -133,72 +153,179 @@ type helperFiles struct {
 
 func (f *helperFiles) MkdirAll(ctx context.Context, p string, perm fs.FileMode) error {
 	return f.do(p, func(rel string) error {
-		parts := strings.Split(rel, "/")
 		var tw tarball
-		missing := false // below a missing directory all are missing
-		for i := range parts {
-			dir := path.Join(parts[:i+1]...)
-			if !missing {
-				exists, err := f.e.statIn(ctx, f.id, dir)
-				if err != nil {
-					return err
-				}
-				if exists {
-					continue
-				}
-				missing = true
-			}
-			mode := fs.FileMode(0o755)
-			if i == len(parts)-1 {
-				mode = perm
-			}
-			tw.dir(dir, mode)
+		if err := f.walk(ctx, rel, &tw, perm); err != nil {
+			return err
 		}
-		if tw.n == 0 {
-			return nil
+		return f.unpack(ctx, &tw)
+	})
+}
+
+// PrivateDir narrows an existing directory by unpacking a directory entry
+// over it: the engine sets an existing directory's mode (and owner, root)
+// from the archive, as it does for a new one.
+func (f *helperFiles) PrivateDir(ctx context.Context, p string) error {
+	return f.do(p, func(rel string) error {
+		var tw tarball
+		if err := f.walk(ctx, path.Dir(rel), &tw, 0o755); err != nil {
+			return err
 		}
-		return f.e.unpackIn(ctx, f.id, &tw)
+		st, err := f.stat(ctx, rel)
+		if err != nil {
+			return err
+		}
+		switch {
+		case st == nil:
+			tw.dir(rel, 0o700)
+		case !st.Mode.IsDir():
+			return instdir.CheckDir(f.hostPath(rel), st.Mode)
+		case st.Mode.Perm() != 0o700:
+			tw.dir(rel, 0o700)
+		}
+		return f.unpack(ctx, &tw)
 	})
 }
 
 func (f *helperFiles) EnsureSecret(ctx context.Context, p string) (created bool, err error) {
 	err = f.do(p, func(rel string) error {
-		exists, err := f.e.statIn(ctx, f.id, rel)
-		if err != nil || exists {
+		if err := f.walk(ctx, path.Dir(rel), nil, 0); err != nil {
 			return err
+		}
+		st, err := f.stat(ctx, rel)
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			return instdir.CheckSecret(f.hostPath(rel), st.Mode, st.Size)
 		}
 		var tw tarball
 		tw.file(rel, []byte(rand.Text()), instdir.SecretMode)
 		created = true
-		return f.e.unpackIn(ctx, f.id, &tw)
+		return f.unpack(ctx, &tw)
 	})
 	return created, err
 }
 
 func (f *helperFiles) WriteFile(ctx context.Context, p string, data []byte, perm fs.FileMode) error {
 	return f.do(p, func(rel string) error {
+		if err := f.walk(ctx, path.Dir(rel), nil, 0); err != nil {
+			return err
+		}
+		st, err := f.stat(ctx, rel)
+		if err != nil {
+			return err
+		}
+		if st != nil && st.Mode.IsDir() {
+			return fmt.Errorf("%s is a directory, not a regular file", f.hostPath(rel))
+		}
 		var tw tarball
 		tw.file(rel, data, perm)
-		return f.e.unpackIn(ctx, f.id, &tw)
+		return f.unpack(ctx, &tw)
 	})
 }
 
+func (f *helperFiles) ReadFile(ctx context.Context, p string) (data []byte, err error) {
+	err = f.do(p, func(rel string) error {
+		if err := f.walk(ctx, path.Dir(rel), nil, 0); err != nil {
+			return err
+		}
+		st, err := f.stat(ctx, rel)
+		if err != nil {
+			return err
+		}
+		if st == nil {
+			return &fs.PathError{Op: "stat", Path: f.hostPath(rel), Err: fs.ErrNotExist}
+		}
+		if err := instdir.CheckFile(f.hostPath(rel), st.Mode, st.Size); err != nil {
+			return err
+		}
+		data, err = f.e.readIn(ctx, f.id, rel)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", f.hostPath(rel), err)
+		}
+		return nil
+	})
+	return data, err
+}
+
 func (f *helperFiles) Exists(ctx context.Context, p string) (exists bool, err error) {
-	err = f.do(p, func(rel string) (err error) {
-		exists, err = f.e.statIn(ctx, f.id, rel)
+	err = f.do(p, func(rel string) error {
+		if err := f.walk(ctx, path.Dir(rel), nil, 0); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		st, err := f.stat(ctx, rel)
+		exists = st != nil
 		return err
 	})
 	return exists, err
 }
 
-// do runs fn with p relative to root, naming p and the host in its error.
+// walk checks the directories from root down to rel, each a directory and
+// not a link. Missing ones are added to tw, mode 0755 and perm for rel
+// itself; with no tw, a missing one is an fs.ErrNotExist.
+func (f *helperFiles) walk(ctx context.Context, rel string, tw *tarball, perm fs.FileMode) error {
+	if rel == "." {
+		return nil
+	}
+	parts := strings.Split(rel, "/")
+	for i := range parts {
+		dir := path.Join(parts[:i+1]...)
+		st, err := f.stat(ctx, dir)
+		if err != nil {
+			return err
+		}
+		if st != nil {
+			if err := instdir.CheckDir(f.hostPath(dir), st.Mode); err != nil {
+				return err
+			}
+			continue
+		}
+		if tw == nil {
+			return &fs.PathError{Op: "stat", Path: f.hostPath(dir), Err: fs.ErrNotExist}
+		}
+		for j := i; j < len(parts); j++ {
+			mode := fs.FileMode(0o755)
+			if j == len(parts)-1 {
+				mode = perm
+			}
+			tw.dir(path.Join(parts[:j+1]...), mode)
+		}
+		return nil
+	}
+	return nil
+}
+
+// stat describes rel under root, without following a link there; nil when
+// nothing is there.
+func (f *helperFiles) stat(ctx context.Context, rel string) (*container.PathStat, error) {
+	st, err := f.e.statIn(ctx, f.id, rel)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", f.hostPath(rel), err)
+	}
+	return st, nil
+}
+
+func (f *helperFiles) unpack(ctx context.Context, tw *tarball) error {
+	if tw.n == 0 {
+		return nil
+	}
+	return f.e.unpackIn(ctx, f.id, tw)
+}
+
+func (f *helperFiles) hostPath(rel string) string { return path.Join(f.root, rel) }
+
+// do runs fn with p relative to root, naming the host in its error; fn's
+// errors name the path.
 func (f *helperFiles) do(p string, fn func(rel string) error) error {
 	rel, err := filepath.Rel(f.root, p)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 		return fmt.Errorf("%s is not under %s", p, f.root)
 	}
 	if err := fn(filepath.ToSlash(rel)); err != nil {
-		return fmt.Errorf("%s on docker host %s: %w", p, f.e.Host(), err)
+		return fmt.Errorf("docker host %s: %w", f.e.Host(), err)
 	}
 	return nil
 }
@@ -252,17 +379,45 @@ func (e *Engine) importHelper(ctx context.Context) error {
 	return err
 }
 
-// statIn reports whether rel exists under the helper's root.
-func (e *Engine) statIn(ctx context.Context, id, rel string) (bool, error) {
-	_, err := e.api.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: path.Join(helperMount, rel)})
+// statIn describes rel under the helper's root, nil when nothing is
+// there. The engine looks at rel itself, not at what a link there points
+// to: Mode says a link is one.
+func (e *Engine) statIn(ctx context.Context, id, rel string) (*container.PathStat, error) {
+	res, err := e.api.ContainerStatPath(ctx, id, client.ContainerStatPathOptions{Path: path.Join(helperMount, rel)})
 	switch {
 	case err == nil:
-		return true, nil
+		return &res.Stat, nil
 	case errdefs.IsNotFound(err):
-		return false, nil
+		return nil, nil
 	default:
-		return false, err
+		return nil, err
 	}
+}
+
+// readIn reads regular file rel under the helper's root, at most
+// instdir.MaxFileSize bytes.
+func (e *Engine) readIn(ctx context.Context, id, rel string) ([]byte, error) {
+	res, err := e.api.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: path.Join(helperMount, rel)})
+	if err != nil {
+		return nil, err
+	}
+	defer res.Content.Close()
+	tr := tar.NewReader(res.Content)
+	h, err := tr.Next()
+	if err != nil {
+		return nil, err
+	}
+	if h.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(tr, instdir.MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > instdir.MaxFileSize {
+		return nil, fmt.Errorf("more than the %d bytes wbd reads", instdir.MaxFileSize)
+	}
+	return data, nil
 }
 
 // unpackIn unpacks tw under the helper's root, on the host's disk.

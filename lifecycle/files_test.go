@@ -15,7 +15,7 @@ import (
 	"github.com/wbd-dev/wbd/spec"
 )
 
-// hostFiles does through the engine what instdir.Local does here. The
+// hostFiles does through the engine what instdir.LocalAt does here. The
 // engine of this test is this machine's, so what it writes is checked on
 // the local disk.
 func TestHostFiles(t *testing.T) {
@@ -129,13 +129,13 @@ func helpersOf(t *testing.T, e *Engine, root string) int {
 }
 
 // The engine of this machine's socket, and this machine's engine reached
-// another way, see this machine's files: Files is instdir.Local for both.
+// another way, see this machine's files: Files is instdir.LocalAt(root) for both.
 func TestFilesOfThisMachinesEngineAreLocal(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
 	root := t.TempDir()
-	if f, err := e.Files(t.Context(), root); err != nil || f != instdir.Local {
-		t.Errorf("Files through %s = %T, %v; want instdir.Local", e.Host(), f, err)
+	if f, err := e.Files(t.Context(), root); err != nil || f != instdir.LocalAt(root) {
+		t.Errorf("Files through %s = %T, %v; want instdir.LocalAt(root)", e.Host(), f, err)
 	}
 
 	// The same engine through a loopback TCP proxy: the marker file
@@ -151,8 +151,8 @@ func TestFilesOfThisMachinesEngineAreLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { far.Close() })
-	if f, err := far.Files(t.Context(), root); err != nil || f != instdir.Local {
-		t.Errorf("Files through %s = %T, %v; want instdir.Local", far.Host(), f, err)
+	if f, err := far.Files(t.Context(), root); err != nil || f != instdir.LocalAt(root) {
+		t.Errorf("Files through %s = %T, %v; want instdir.LocalAt(root)", far.Host(), f, err)
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(root, ".wbd-probe-*")); len(leftovers) != 0 {
 		t.Errorf("probe files left: %v", leftovers)
