@@ -8,12 +8,14 @@ import (
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/wbd-dev/wbd/render"
 )
 
-// Labels render/ puts on every service and network of an instance.
+// Labels render sets on every service and network of an instance, defined
+// there.
 const (
-	LabelManaged  = "io.wbd.managed"  // "true"
-	LabelInstance = "io.wbd.instance" // the instance name
+	LabelManaged  = render.LabelManaged  // "true"
+	LabelInstance = render.LabelInstance // the instance name
 )
 
 // Container is a container as found on the engine.

@@ -20,8 +20,9 @@ import (
 	"github.com/wbd-dev/wbd/templates"
 )
 
-// Labels wbd puts on every container and network it renders, beside
-// compose's own; lifecycle finds what wbd owns by them.
+// Labels wbd puts on every service and network of a project it loads,
+// beside compose's own; lifecycle finds what wbd owns by them. They are
+// defined here alone: lifecycle uses these.
 const (
 	LabelManaged  = "io.wbd.managed"
 	LabelInstance = "io.wbd.instance"
@@ -73,18 +74,48 @@ func (r *Renderer) Render(ctx context.Context, in *spec.Instance) (*Result, erro
 }
 
 // Load loads compose YAML as `docker compose config` would, with full
-// schema validation, as project name. Interpolation sees no host
-// environment, so a render never depends on who runs it.
+// schema validation, as project name, and sets wbd's ownership labels on
+// it (see Own). Interpolation sees no host environment, so a render never
+// depends on who runs it.
 func Load(ctx context.Context, name, workDir string, yaml []byte) (*types.Project, error) {
 	details := types.ConfigDetails{
 		WorkingDir:  workDir,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(workDir, "compose.yaml"), Content: yaml}},
 		Environment: types.Mapping{},
 	}
-	return loader.LoadWithContext(ctx, details, func(o *loader.Options) {
+	p, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
 		o.SetProjectName(name, true)
 		o.ResolvePaths = true
 	})
+	if err != nil {
+		return nil, err
+	}
+	Own(p)
+	return p, nil
+}
+
+// Own sets io.wbd.managed=true and io.wbd.instance=p.Name on every service
+// of p and every network p creates (not external ones), whatever the
+// template wrote: a template that leaves them out, or names another
+// instance, would otherwise leave an instance wbd cannot tell it owns.
+func Own(p *types.Project) {
+	own := func(l types.Labels) types.Labels {
+		if l == nil {
+			l = types.Labels{}
+		}
+		l[LabelManaged], l[LabelInstance] = "true", p.Name
+		return l
+	}
+	for name, s := range p.Services {
+		s.Labels = own(s.Labels)
+		p.Services[name] = s
+	}
+	for name, n := range p.Networks {
+		if !n.External {
+			n.Labels = own(n.Labels)
+			p.Networks[name] = n
+		}
+	}
 }
 
 // Data is what a template sees.
