@@ -2,22 +2,12 @@ package spec
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
 )
-
-// Load reads and parses the file at path.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseFile(path, data)
-}
 
 // ParseFile parses data read from the file at path: as Parse, with a
 // relative templates directory taken relative to the file's own directory.
