@@ -17,31 +17,8 @@ func (w *Watcher) watchTemplates(dir string) {
 	if dir == w.tmplDir {
 		return
 	}
-	if w.fsw != nil && w.tmplDir != "" && !w.watchesFileDir(w.tmplDir) {
-		_ = w.fsw.Remove(w.tmplDir) // gone already is fine
-	}
-	w.tmplDir = ""
-	if dir == "" {
-		return
-	}
-	if w.fsw != nil && !w.watchesFileDir(dir) {
-		if err := w.fsw.Add(dir); err != nil {
-			w.log.Warn("cannot watch the templates directory; reload (SIGHUP) after changing it",
-				"file", w.name, "templates", dir, "error", err)
-			return
-		}
-	}
 	w.tmplDir = dir
-}
-
-// watchesFileDir reports whether dir is watched for the file itself.
-func (w *Watcher) watchesFileDir(dir string) bool {
-	for target := range w.targets {
-		if filepath.Dir(target) == dir {
-			return true
-		}
-	}
-	return false
+	w.follow()
 }
 
 // writeTemplates writes the names and contents of dir's templates to h, so

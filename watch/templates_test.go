@@ -71,7 +71,7 @@ func TestTemplateRenameOnRealFilesystem(t *testing.T) {
 	content, dir := withTemplates(t)
 	path := filepath.Join(t.TempDir(), "instances.yaml")
 	write(t, path, content)
-	next := watchReal(t, path)
+	next := watchReal(t, path, nil)
 	if u := next(); u.Err != nil {
 		t.Fatal(u.Err)
 	}

@@ -7,6 +7,11 @@
 // the burst of events a save makes. It starts watching before it first
 // reads, so no save is missed, and skips empty and unchanged content.
 //
+// The path is followed to whatever it resolves to, again after every event
+// that matters: a link re-pointed, a ConfigMap's ..data swapped, the file's
+// directory replaced. What no event tells is found by the resync, which
+// reads the file and compares its content with what was last sent.
+//
 // A file that names its own templates directory makes the templates part of
 // the content: a saved *.tmpl there is a change like a saved file.
 package watch
@@ -46,26 +51,41 @@ type Options struct {
 	// Debounce is how long the file must be quiet before it is read;
 	// zero means DefaultDebounce.
 	Debounce time.Duration
-	// Logger receives what the watcher skips; nil discards it.
+	// Logger receives what the watcher skips and what it watches; nil
+	// discards it.
 	Logger *slog.Logger
+	// Resync is how often the file is read even without an event, so that
+	// a change no event announced costs at most one period; zero never.
+	Resync time.Duration
 }
+
+// Log keys.
+const (
+	keyFile  = "file"
+	keyDir   = "dir"
+	keyError = "error"
+)
 
 // Watcher watches one instances file.
 type Watcher struct {
-	name     string          // as given: messages show it
-	targets  map[string]bool // cleaned absolute paths whose events matter
+	name     string // as given: messages show it
+	abs      string // name made absolute, not resolved
+	chain    chain  // what abs resolves to, as last looked
 	debounce time.Duration
+	resync   time.Duration
 	log      *slog.Logger
 	fsw      *fsnotify.Watcher // nil in tests that feed events themselves
-	tmplDir  string            // the templates directory watched, or ""
-	reload   chan struct{}
-	last     [sha256.Size]byte
-	read     bool // last holds a content
+	watched  map[string]dirID  // the directories fsw watches
+	// unwatched are directories that could not be watched, logged once.
+	unwatched map[string]bool
+	tmplDir   string // the templates directory, or ""
+	reload    chan struct{}
+	last      [sha256.Size]byte
+	read      bool // last holds a content
 }
 
-// New starts watching the directory of path (and, when path is a symbolic
-// link, the directory of its target), so that a change made once New has
-// returned is seen by Run.
+// New starts watching the directories of path and of everything it
+// resolves to, so that a change made once New has returned is seen by Run.
 func New(path string, opts Options) (*Watcher, error) {
 	w, err := newWatcher(path, opts)
 	if err != nil {
@@ -75,14 +95,12 @@ func New(path string, opts Options) (*Watcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", path, err)
 	}
-	for target := range w.targets {
-		dir := filepath.Dir(target)
-		if err := fsw.Add(dir); err != nil {
-			fsw.Close()
-			return nil, fmt.Errorf("watch %s: directory %s: %w", path, dir, err)
-		}
-	}
 	w.fsw = fsw
+	w.follow()
+	if len(w.watched) == 0 {
+		fsw.Close()
+		return nil, fmt.Errorf("watch %s: no directory of it can be watched", path)
+	}
 	return w, nil
 }
 
@@ -92,14 +110,14 @@ func newWatcher(path string, opts Options) (*Watcher, error) {
 		return nil, fmt.Errorf("watch %s: %w", path, err)
 	}
 	w := &Watcher{
-		name:     path,
-		targets:  map[string]bool{abs: true},
-		debounce: opts.Debounce,
-		log:      opts.Logger,
-		reload:   make(chan struct{}, 1),
-	}
-	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
-		w.targets[resolved] = true
+		name:      path,
+		abs:       abs,
+		debounce:  opts.Debounce,
+		resync:    opts.Resync,
+		log:       opts.Logger,
+		watched:   map[string]dirID{},
+		unwatched: map[string]bool{},
+		reload:    make(chan struct{}, 1),
 	}
 	if w.debounce <= 0 {
 		w.debounce = DefaultDebounce
@@ -107,6 +125,7 @@ func newWatcher(path string, opts Options) (*Watcher, error) {
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
+	w.chain = resolve(abs)
 	return w, nil
 }
 
@@ -131,11 +150,18 @@ func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 	quiet := time.NewTimer(w.debounce)
 	quiet.Stop()
 	defer quiet.Stop()
-	if !w.send(ctx, out, false) {
+	var resync <-chan time.Time
+	if w.resync > 0 {
+		t := time.NewTicker(w.resync)
+		defer t.Stop()
+		resync = t.C
+	}
+	if u, news := w.next(false); !w.send(ctx, out, u, news) {
 		return nil
 	}
 	for {
-		var u bool
+		var u Update
+		var news bool
 		select {
 		case <-ctx.Done():
 			return nil
@@ -144,6 +170,9 @@ func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 				return fmt.Errorf("watch %s: event stream closed", w.name)
 			}
 			if w.matters(ev.Name) {
+				// A link re-pointed or a directory replaced: watch what
+				// the path resolves to now, before its next step.
+				w.follow()
 				quiet.Reset(w.debounce)
 			}
 			continue
@@ -152,35 +181,43 @@ func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 				return fmt.Errorf("watch %s: event stream closed", w.name)
 			}
 			// Events may have been lost (queue overflow): read again.
-			w.log.Warn("watching the instances file", "file", w.name, "error", err)
+			w.log.Warn("watching the instances file", keyFile, w.name, keyError, err)
+			w.follow()
 			quiet.Reset(w.debounce)
 			continue
 		case <-w.reload:
-			u = w.send(ctx, out, true)
+			w.follow()
+			u, news = w.next(true)
 		case <-quiet.C:
-			u = w.send(ctx, out, false)
+			w.follow()
+			u, news = w.next(false)
+		case <-resync:
+			w.follow()
+			if u, news = w.next(false); news {
+				w.log.Warn("instances file changed without a watch event; read at resync", keyFile, w.name)
+			}
 		}
-		if !u {
+		if !w.send(ctx, out, u, news) {
 			return nil
 		}
 	}
 }
 
-// matters reports whether an event on name may change the content: the
-// file itself, or a template of the templates directory.
+// matters reports whether an event on name may change the content: a name
+// on the way from the path to the file, or a template of the templates
+// directory.
 func (w *Watcher) matters(name string) bool {
 	name = filepath.Clean(name)
-	if w.targets[name] {
+	if w.chain.names[name] {
 		return true
 	}
 	return w.tmplDir != "" && filepath.Dir(name) == w.tmplDir && filepath.Ext(name) == templateExt
 }
 
-// send reads the file and sends it unless it is empty or, when not forced,
-// unchanged. It returns false when ctx ended before out took it.
-func (w *Watcher) send(ctx context.Context, out chan<- Update, force bool) bool {
-	u, ok := w.next(force)
-	if !ok {
+// send sends u when it is news. It returns false when ctx ended before out
+// took it.
+func (w *Watcher) send(ctx context.Context, out chan<- Update, u Update, news bool) bool {
+	if !news {
 		return true
 	}
 	select {

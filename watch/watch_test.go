@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,11 +37,16 @@ type harness struct {
 
 func start(t *testing.T, content string) *harness {
 	t.Helper()
+	return startWith(t, content, Options{Debounce: 100 * time.Millisecond})
+}
+
+func startWith(t *testing.T, content string, opts Options) *harness {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "instances.yaml")
 	if content != "" {
 		write(t, path, content)
 	}
-	w, err := newWatcher(path, Options{Debounce: 100 * time.Millisecond})
+	w, err := newWatcher(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +245,7 @@ func TestRenameOnRealFilesystem(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "instances.yaml")
 	write(t, path, validYAML)
-	next := watchReal(t, path)
+	next := watchReal(t, path, nil)
 	if u := next(); u.Err != nil {
 		t.Fatal(u.Err)
 	}
@@ -258,10 +264,11 @@ func TestRenameOnRealFilesystem(t *testing.T) {
 }
 
 // watchReal runs a Watcher of path on the real filesystem until the test
-// ends, and returns a function that waits for its next update.
-func watchReal(t *testing.T, path string) (next func() Update) {
+// ends, logging to log (nil discards), and returns a function that waits
+// for its next update.
+func watchReal(t *testing.T, path string, log *slog.Logger) (next func() Update) {
 	t.Helper()
-	w, err := New(path, Options{Debounce: 20 * time.Millisecond})
+	w, err := New(path, Options{Debounce: 20 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,11 @@ whose configuration changed are recreated, the others are not touched).
 Then it watches the file (its directory: editors save by renaming), and the
 *.tmpl files of its templates directory when it names one, and reconciles on
 every saved change, on engine events (a wbd container died,
-was stopped or removed) and every --resync. Instances go one at a time, or
---parallel at a time.
+was stopped or removed) and every --resync. A symbolic link is followed to
+whatever it points to now (a link re-pointed, a Kubernetes ConfigMap's
+..data swapped, the file's directory replaced), and every --resync reads
+the file again, so a change no event announced waits one period at most.
+Instances go one at a time, or --parallel at a time.
 
 An instance removed from the file is taken down (app, admin, redis, postgres,
 then its network); its directory and data stay on disk. Only projects whose
@@ -114,7 +117,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	w, err := watch.New(g.file, watch.Options{Debounce: f.debounce, Logger: log})
+	w, err := watch.New(g.file, watch.Options{Debounce: f.debounce, Logger: log, Resync: f.resync})
 	if err != nil {
 		return err
 	}
