@@ -76,7 +76,9 @@ func (r *Renderer) Render(ctx context.Context, in *spec.Instance) (*Result, erro
 // Load loads compose YAML as `docker compose config` would, with full
 // schema validation, as project name, and sets wbd's ownership labels on
 // it (see Own). Interpolation sees no host environment, so a render never
-// depends on who runs it.
+// depends on who runs it. Env files are not read: they are written when
+// the instance is prepared, on its Docker host, after the render; lifecycle
+// reads them when it hands the project to compose.
 func Load(ctx context.Context, name, workDir string, yaml []byte) (*types.Project, error) {
 	details := types.ConfigDetails{
 		WorkingDir:  workDir,
@@ -86,6 +88,7 @@ func Load(ctx context.Context, name, workDir string, yaml []byte) (*types.Projec
 	p, err := loader.LoadWithContext(ctx, details, func(o *loader.Options) {
 		o.SetProjectName(name, true)
 		o.ResolvePaths = true
+		o.SkipResolveEnvironment = true
 	})
 	if err != nil {
 		return nil, err
@@ -127,8 +130,9 @@ type Data struct {
 		Databases, Sandbox, Exports, Assets, Redis string
 	}
 	// Secrets are the paths of generated secret files, never their content.
+	// AppEnv holds the values of SecretEnv, as an env file for the app.
 	Secrets struct {
-		PostgresPassword, AdminPassword string
+		PostgresPassword, AdminPassword, AppEnv string
 	}
 	Images      spec.Images
 	Port        int
@@ -136,11 +140,19 @@ type Data struct {
 	Admin       *spec.Admin
 	Env         []EnvVar // sorted by name
 	Healthcheck []string
-	Labels      struct{ Managed, Instance string }
+	// SecretEnv are the app variables whose values wbd writes into
+	// Secrets.AppEnv, sorted by name: a template names the file, never a
+	// value.
+	SecretEnv []SecretVar
+	Labels    struct{ Managed, Instance string }
 }
 
 // EnvVar is one extra app variable.
 type EnvVar struct{ Name, Value string }
+
+// SecretVar is one variable of secret_env: its name and the generated
+// secret it carries (spec.SecretPostgresPassword, spec.SecretPostgresURL).
+type SecretVar struct{ Name, Secret string }
 
 // NewData gathers the template's view of in.
 func NewData(in *spec.Instance) *Data {
@@ -152,10 +164,15 @@ func NewData(in *spec.Instance) *Data {
 	d.Paths.Exports, d.Paths.Assets, d.Paths.Redis = in.Path("exports"), in.Path("assets"), in.Path("redis")
 	d.Secrets.PostgresPassword = instdir.SecretPath(in, instdir.PostgresPassword)
 	d.Secrets.AdminPassword = instdir.SecretPath(in, instdir.AdminPassword)
+	d.Secrets.AppEnv = instdir.SecretEnvPath(in)
 	d.Labels.Managed, d.Labels.Instance = LabelManaged, LabelInstance
 	for k, v := range in.Env {
 		d.Env = append(d.Env, EnvVar{k, v})
 	}
 	sort.Slice(d.Env, func(i, j int) bool { return d.Env[i].Name < d.Env[j].Name })
+	for k, v := range in.SecretEnv {
+		d.SecretEnv = append(d.SecretEnv, SecretVar{k, v})
+	}
+	sort.Slice(d.SecretEnv, func(i, j int) bool { return d.SecretEnv[i].Name < d.SecretEnv[j].Name })
 	return d
 }
