@@ -9,6 +9,7 @@ import (
 // Sentinel errors; every Error unwraps to one of them.
 var (
 	ErrSyntax       = errors.New("invalid YAML")
+	ErrDocument     = errors.New("more than one YAML document")
 	ErrVersion      = errors.New("unsupported version")
 	ErrRequired     = errors.New("required")
 	ErrUnknownField = errors.New("unknown field")

@@ -1,10 +1,13 @@
 package spec
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -63,18 +66,11 @@ func (p *parser) errorf(n *yaml.Node, field string, sentinel error, format strin
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (p *parser) parse(data []byte) *Config {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		e := &Error{File: p.file, Err: ErrSyntax, Msg: err.Error()}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Col, e.Msg = 1, m[2]
-		}
-		p.errs = append(p.errs, e)
+	if !p.source(data) {
 		return nil
 	}
-	if len(doc.Content) == 0 {
-		p.errorf(nil, "", ErrRequired, "file is empty; it needs version: %d, root and instances", Version)
+	doc := p.document(data)
+	if doc == nil {
 		return nil
 	}
 	top := resolve(doc.Content[0])
@@ -92,9 +88,11 @@ func (p *parser) parse(data []byte) *Config {
 		case "root":
 			cfg.Root = p.root(val, field)
 		case "templates":
-			cfg.Templates = p.str(val, field)
-			if cfg.Templates == "" {
-				p.errorf(val, field, ErrPath, "must name a directory")
+			if v, ok := p.str(val, field); ok {
+				cfg.Templates = v
+				if v == "" {
+					p.errorf(val, field, ErrPath, "must name a directory")
+				}
 			}
 		case "defaults":
 			defaults = val
@@ -119,6 +117,51 @@ func (p *parser) parse(data []byte) *Config {
 	}
 	cfg.Instances = p.instances(instances, def, cfg.Root)
 	return cfg
+}
+
+// document returns the file's one document, reporting a second one: a
+// parser that read only the first would quietly drop the instances of
+// the rest, and wbd run would take them down. Documents that hold nothing
+// (a trailing ---, one with every line commented out) are no content.
+func (p *parser) document(data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc *yaml.Node
+	for {
+		var d yaml.Node
+		err := dec.Decode(&d)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			e := &Error{File: p.file, Err: ErrSyntax, Msg: err.Error()}
+			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+				e.Line, _ = strconv.Atoi(m[1])
+				e.Col, e.Msg = 1, m[2]
+			}
+			p.errs = append(p.errs, e)
+			return nil
+		}
+		if emptyDocument(&d) {
+			continue
+		}
+		if doc != nil {
+			p.errorf(&d, "", ErrDocument, "a second YAML document starts here; instances.yaml is one document: remove the --- and put every instance under the one instances:")
+			return nil
+		}
+		doc = &d
+	}
+	if doc == nil {
+		p.errorf(nil, "", ErrRequired, "file is empty; it needs version: %d, root and instances", Version)
+	}
+	return doc
+}
+
+func emptyDocument(d *yaml.Node) bool {
+	if len(d.Content) == 0 {
+		return true
+	}
+	n := d.Content[0]
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" && n.Style == 0
 }
 
 // eachPair walks a mapping's keys, reporting duplicates and non-string keys.
@@ -162,14 +205,35 @@ func (p *parser) version(top, n *yaml.Node) {
 		p.errorf(top, "version", ErrRequired, "required: this wbd reads version: %d", Version)
 		return
 	}
+	if n.Kind == yaml.ScalarNode && isNumber(n) && !decimalRE.MatchString(n.Value) {
+		p.errorf(n, "version", ErrVersion, "%s; this wbd reads version: %d", notDecimal(n), Version)
+		return
+	}
 	if n.Kind != yaml.ScalarNode || n.Value != strconv.Itoa(Version) {
 		p.errorf(n, "version", ErrVersion, "unsupported version %q: this wbd reads version: %d", n.Value, Version)
 	}
 }
 
+// decimalRE is an integer as instances.yaml writes one. YAML 1.1 reads
+// 07001 as octal and accepts 0x, 0o, 0b, '_' and '+'; YAML 1.2 reads
+// 07001 as 7001. Refusing all of them leaves one meaning for every number.
+var decimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+// isNumber reports a scalar YAML reads as a number written with digits
+// (not .inf or .nan).
+func isNumber(n *yaml.Node) bool {
+	return (n.Tag == "!!int" || n.Tag == "!!float") && strings.ContainsAny(n.Value, "0123456789")
+}
+
+func notDecimal(n *yaml.Node) string {
+	return fmt.Sprintf("integers in instances.yaml are decimal, got %s: write it without leading zeros, 0x, 0o, '_', '+' or a fraction", n.Value)
+}
+
 func (p *parser) root(n *yaml.Node, field string) string {
-	root := p.str(n, field)
+	root, ok := p.str(n, field)
 	switch {
+	case !ok:
+		return ""
 	case root == "":
 		p.errorf(n, field, ErrPath, "must be an absolute directory, got an empty value")
 	case !filepath.IsAbs(root):
@@ -180,25 +244,33 @@ func (p *parser) root(n *yaml.Node, field string) string {
 	return root
 }
 
-// str returns a scalar's text; null is "".
-func (p *parser) str(n *yaml.Node, field string) string {
+// str returns a scalar's text as written, whatever type YAML reads it as;
+// null is "". It reports false when it has reported the value.
+func (p *parser) str(n *yaml.Node, field string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
 		p.errorf(n, field, ErrType, "must be a string, got %s", kind(n))
-		return ""
+		return "", false
 	}
 	if n.Tag == "!!null" {
-		return ""
+		return "", true
 	}
-	return n.Value
+	if !p.text(n, field) {
+		return "", false
+	}
+	return n.Value, true
 }
 
 // port returns a port number, reporting anything outside 1-65535.
 func (p *parser) port(n *yaml.Node, field string) int {
+	if n.Kind == yaml.ScalarNode && isNumber(n) && !decimalRE.MatchString(n.Value) {
+		p.errorf(n, field, ErrPort, "%s", notDecimal(n))
+		return 0
+	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 		p.errorf(n, field, ErrPort, "must be a port number 1-65535, got %s", describe(n))
 		return 0
 	}
-	v, err := strconv.ParseInt(n.Value, 0, 64)
+	v, err := strconv.ParseInt(n.Value, 10, 64)
 	if err != nil || v < 1 || v > 65535 {
 		p.errorf(n, field, ErrPort, "must be 1-65535, got %s", n.Value)
 		return 0

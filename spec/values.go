@@ -15,8 +15,8 @@ import (
 var hostSchemes = map[string]bool{"unix": true, "tcp": true, "ssh": true}
 
 func (p *parser) host(s source) string {
-	h := p.str(s.node, s.field)
-	if h == "" {
+	h, ok := p.str(s.node, s.field)
+	if !ok || h == "" {
 		return ""
 	}
 	u, err := url.Parse(h)
@@ -29,7 +29,10 @@ func (p *parser) host(s source) string {
 
 // email accepts a bare address, as pgAdmin wants for its login.
 func (p *parser) email(s source) string {
-	v := p.str(s.node, s.field)
+	v, ok := p.str(s.node, s.field)
+	if !ok {
+		return ""
+	}
 	if a, err := mail.ParseAddress(v); err != nil || a.Address != v || a.Name != "" {
 		p.errorf(s.node, s.field, ErrType, "must be an email address such as ops@example.org (pgAdmin's login), got %q", v)
 		return ""
@@ -38,7 +41,10 @@ func (p *parser) email(s source) string {
 }
 
 func (p *parser) image(s source) string {
-	ref := p.str(s.node, s.field)
+	ref, ok := p.str(s.node, s.field)
+	if !ok {
+		return ""
+	}
 	if ref == "" {
 		p.errorf(s.node, s.field, ErrImage, "must be an image reference such as postgres:17.4, got an empty value")
 		return ""
@@ -80,6 +86,9 @@ func (p *parser) env(name string, s source) (string, bool) {
 	if s.node.Tag == "!!null" {
 		return "", true
 	}
+	if !p.text(s.node, s.field) {
+		return "", false
+	}
 	return s.node.Value, true
 }
 
@@ -91,7 +100,7 @@ func (p *parser) command(s source) []string {
 	var argv []string
 	for i, n := range s.node.Content {
 		n = resolve(n)
-		arg := p.str(n, fmt.Sprintf("%s[%d]", s.field, i))
+		arg, _ := p.str(n, fmt.Sprintf("%s[%d]", s.field, i))
 		argv = append(argv, arg)
 	}
 	return argv
