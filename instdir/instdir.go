@@ -83,12 +83,19 @@ func prepare(ctx context.Context, files Files, in *spec.Instance) error {
 func checkPostgresSecret(ctx context.Context, files Files, in *spec.Instance) error {
 	secret := SecretPath(in, PostgresPassword)
 	if ok, err := files.Exists(ctx, secret); err != nil || ok {
-		return err
+		return wrap(in, err)
 	}
 	if ok, err := files.Exists(ctx, filepath.Join(in.Path("databases"), "PG_VERSION")); err != nil || !ok {
-		return err
+		return wrap(in, err)
 	}
 	return fmt.Errorf("instance %s: %s holds a postgres database but %s does not exist: "+
 		"write that database's postgres password there first, or the app could not log in with the one wbd would generate",
 		in.Name, in.Path("databases"), secret)
+}
+
+func wrap(in *spec.Instance, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("instance %s: %w", in.Name, err)
 }

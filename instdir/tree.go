@@ -23,6 +23,15 @@ const MaxFileSize = 4 << 20
 // /etc/shadow), and whoever can plant one is not who runs wbd.
 var ErrSymlink = errors.New("symbolic link")
 
+// linkError is a link where wbd wants a file or a directory.
+type linkError struct{ path, want string }
+
+func (e *linkError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link, not %s: wbd follows no links under its root", e.path, e.want)
+}
+
+func (e *linkError) Is(target error) bool { return target == ErrSymlink }
+
 // tree is root, opened once, and the walks below it. Every directory below
 // root is opened without following a link, then checked on the opened
 // handle, so that nothing can swap a link in between a check and its use.
@@ -69,7 +78,7 @@ func checkRoot(root string, r *os.Root) error {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode()&fs.ModeSticky != 0 && int(st.Uid) == os.Getuid() {
 		return nil
 	}
-	return fmt.Errorf("root %s is writable by other users (mode %v): they could replace what wbd writes there; run chmod go-w %s",
+	return fmt.Errorf("root %s is writable by other users (mode %#o): they could replace what wbd writes there; run chmod go-w %s",
 		root, fi.Mode().Perm(), root)
 }
 
@@ -208,7 +217,7 @@ func CheckFile(path string, m fs.FileMode, size int64) error {
 // notA says that p, of mode m, is not what it should be.
 func notA(p string, m fs.FileMode, want string) error {
 	if m&fs.ModeSymlink != 0 {
-		return fmt.Errorf("%s is a symbolic link, not %s: wbd follows no links under its root: %w", p, want, ErrSymlink)
+		return &linkError{path: p, want: want}
 	}
 	return fmt.Errorf("%s is %s, not %s", p, kind(m), want)
 }
