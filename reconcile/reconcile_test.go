@@ -351,8 +351,8 @@ func TestStatusFileRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Running() {
-		t.Error("Running()=false for this process")
+	if !Running(e.root) {
+		t.Error("Running()=false while this process holds the root")
 	}
 	in := s.Instance("alpha")
 	if in == nil || in.Result != ResultApplied || !in.InSync || in.LastReconcile == nil {

@@ -2,11 +2,9 @@ package reconcile
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/wbd-dev/wbd/instdir"
@@ -108,15 +106,6 @@ func ReadStatus(root string) (*Status, error) {
 		return nil, fmt.Errorf("read %s: %w", StatusPath(root), err)
 	}
 	return &s, nil
-}
-
-// Running reports whether the process that wrote s is alive.
-func (s *Status) Running() bool {
-	if s.PID <= 0 {
-		return false
-	}
-	err := syscall.Kill(s.PID, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // Instance returns the status of instance name, or nil.

@@ -279,8 +279,11 @@ func (s *systemd) watchdog(ctx context.Context, r *reconcile.Reconciler, stale t
 // daemonStatus is the running daemon's view of root, or nil when no daemon
 // runs for it. For wbd status.
 func daemonStatus(root string) *reconcile.Status {
+	if !reconcile.Running(root) {
+		return nil
+	}
 	s, err := reconcile.ReadStatus(root)
-	if err != nil || !s.Running() {
+	if err != nil {
 		return nil
 	}
 	return s
