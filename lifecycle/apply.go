@@ -66,9 +66,12 @@ type ServiceReport struct {
 // start is a warning in the Report. Apply refuses with a *LegacyError when
 // the imperative CLI's containers are in the way, unless opts.Adopt.
 func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOptions) (Report, error) {
-	p, err := e.desired(project)
+	p, missing, err := e.desired(ctx, project)
 	if err != nil {
-		return Report{}, fmt.Errorf("apply: %w", err)
+		return Report{}, fmt.Errorf("apply%s: %w", nameOf(project), err)
+	}
+	if len(missing) > 0 {
+		return Report{Instance: p.Name}, fmt.Errorf("apply %s: %w", p.Name, missingError(missing))
 	}
 	log := e.log.With(keyInstance, p.Name)
 	rep := Report{Instance: p.Name}

@@ -41,7 +41,7 @@ func (e *Engine) Down(ctx context.Context, name string) error {
 // service that does not start is a warning. It waits at most two minutes,
 // or until ctx's deadline if that is sooner.
 func (e *Engine) Restart(ctx context.Context, project *types.Project) (Report, error) {
-	p, err := e.desired(project)
+	p, err := desiredFor(project, e.api.ClientVersion())
 	if err != nil {
 		return Report{}, fmt.Errorf("restart: %w", err)
 	}

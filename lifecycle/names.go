@@ -25,7 +25,7 @@ type Misnamed struct {
 // names) then finds nothing to do; yet the plan's names are how the app
 // finds NAME-postgres and NAME-redis, and how operators `docker exec`.
 func (e *Engine) Misnamed(ctx context.Context, project *types.Project) ([]Misnamed, error) {
-	p, err := e.desired(project)
+	p, err := desiredFor(project, e.api.ClientVersion())
 	if err != nil {
 		return nil, fmt.Errorf("names: %w", err)
 	}

@@ -52,10 +52,15 @@ type Change struct {
 func (c Change) String() string { return c.Field + ": " + c.Detail }
 
 // Plan compares project with what runs on the engine, changing nothing.
+// A required env file that does not exist yet (an instance is planned
+// before it is prepared, and preparing writes its secret_env file) reads as
+// empty: a service without a container is created either way; one with a
+// container is planned as recreated, the file named as the reason, since
+// its environment is known only once apply has written it.
 func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error) {
-	p, err := e.desired(project)
+	p, missing, err := e.desired(ctx, project)
 	if err != nil {
-		return Plan{}, fmt.Errorf("plan: %w", err)
+		return Plan{}, fmt.Errorf("plan%s: %w", nameOf(project), err)
 	}
 	in, err := e.observeOwned(ctx, p.Name)
 	if err != nil {
@@ -75,6 +80,7 @@ func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error)
 			if err != nil {
 				return Plan{}, fmt.Errorf("plan %s: %s: %w", p.Name, name, err)
 			}
+			sp.Changes = append(unknownEnv(missing, name), sp.Changes...)
 			switch {
 			case len(sp.Changes) > 0:
 				sp.Action = ActionRecreate

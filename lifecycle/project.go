@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"maps"
 	"slices"
@@ -47,10 +48,22 @@ func graceFor(service string) *time.Duration {
 }
 
 // desired returns a copy of project ready for compose on e's engine: see
-// desiredFor. Plan and Apply both convert through it, so they agree on the
-// config hash.
-func (e *Engine) desired(project *types.Project) (*types.Project, error) {
-	return desiredFor(project, e.api.ClientVersion())
+// desiredFor; and with each service's env files read where the instance
+// lives and merged into its environment (see withEnvFiles). Plan and Apply
+// both convert through it, so they agree with each other, and with docker
+// compose run by hand, on the config hash. It lists the required env files
+// that do not exist, for the caller to decide: before an instance is
+// prepared, its secret_env file is not written yet.
+func (e *Engine) desired(ctx context.Context, project *types.Project) (*types.Project, []missingEnvFile, error) {
+	p, err := desiredFor(project, e.api.ClientVersion())
+	if err != nil {
+		return nil, nil, err
+	}
+	missing, err := withEnvFiles(ctx, p, e.envFilesReader(p))
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, missing, nil
 }
 
 // desiredFor returns a copy of p ready for compose on an engine speaking
