@@ -78,6 +78,9 @@ func (l localFiles) inDir(p string, create bool, fn func(d *dir, name string) er
 		return err
 	}
 	defer t.Close()
+	if _, err := t.rel(p); err != nil {
+		return err
+	}
 	d, err := t.openDir(filepath.Dir(p), create, 0o755)
 	if err != nil {
 		return err
@@ -159,4 +162,45 @@ func WriteFileIn(root, path string, data []byte, perm fs.FileMode) error {
 // without links, of at most MaxFileSize bytes.
 func ReadFileIn(root, path string) ([]byte, error) {
 	return LocalAt(root).ReadFile(context.Background(), path)
+}
+
+// MkdirAllIn creates directory path under root and its missing parents,
+// path with perm, following no link below root.
+func MkdirAllIn(root, path string, perm fs.FileMode) error {
+	return LocalAt(root).MkdirAll(context.Background(), path, perm)
+}
+
+// ReadDirIn lists directory path under root, reached without links.
+func ReadDirIn(root, path string) ([]fs.DirEntry, error) {
+	t, err := openTree(root)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	d, err := t.openDir(path, false, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	f, err := d.r.Open(".")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ents, nil
+}
+
+// RemoveIn removes file path under root: a link there is removed itself,
+// and no link on the way is followed.
+func RemoveIn(root, path string) error {
+	return LocalAt(root).(localFiles).inDir(path, false, func(d *dir, name string) error {
+		if err := d.r.Remove(name); err != nil {
+			return fmt.Errorf("remove %s: %w", path, unwrapPath(err))
+		}
+		return nil
+	})
 }

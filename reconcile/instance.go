@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/wbd-dev/wbd/instdir"
@@ -151,7 +151,8 @@ func (r *Reconciler) inSync(in *spec.Instance, sum string, res *render.Result, l
 		return // the operation that found it so wrote the compose file
 	}
 	path := in.Path(instdir.ComposeFile)
-	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, res.YAML) {
+	root := filepath.Dir(in.Dir)
+	if cur, err := instdir.ReadFileIn(root, path); err == nil && bytes.Equal(cur, res.YAML) {
 		return
 	}
 	if !locked {
@@ -161,7 +162,7 @@ func (r *Reconciler) inSync(in *spec.Instance, sum string, res *render.Result, l
 		}
 		defer unlock()
 	}
-	if err := instdir.WriteFile(path, res.YAML, 0o644); err != nil {
+	if err := instdir.WriteFileIn(root, path, res.YAML, 0o644); err != nil {
 		r.log.Warn("cannot update the compose file", keyInstance, in.Name, keyFile, path, keyError, err)
 	}
 }

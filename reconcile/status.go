@@ -3,7 +3,6 @@ package reconcile
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -97,7 +96,7 @@ type InstanceStatus struct {
 // fs.ErrNotExist when no daemon ever ran for root; see Running for whether
 // one still does.
 func ReadStatus(root string) (*Status, error) {
-	data, err := os.ReadFile(StatusPath(root))
+	data, err := instdir.ReadFileIn(root, StatusPath(root))
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +123,7 @@ func writeStatus(root string, s *Status) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	return instdir.WriteFile(StatusPath(root), append(data, '\n'), 0o644)
+	return instdir.WriteFileIn(root, StatusPath(root), append(data, '\n'), 0o644)
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,12 +19,13 @@ const Dir = ".wbd/revisions"
 // Store reads and writes one instance's revisions. Callers hold the
 // instance's lock while they write.
 type Store struct {
-	dir string
+	root string // the instance directory's parent: no link below it is followed
+	dir  string
 }
 
 // Open returns the store of the instance whose directory is instanceDir.
 func Open(instanceDir string) *Store {
-	return &Store{dir: filepath.Join(instanceDir, Dir)}
+	return &Store{root: filepath.Dir(filepath.Clean(instanceDir)), dir: filepath.Join(instanceDir, Dir)}
 }
 
 // Path is the file of revision n.
@@ -37,7 +37,7 @@ func (s *Store) Path(n int) string {
 // JSON or was written by a newer wbd is skipped, with a warning in the
 // returned error list; it never stops the rest from loading.
 func (s *Store) Load() (History, []error) {
-	ents, err := os.ReadDir(s.dir)
+	ents, err := instdir.ReadDirIn(s.root, s.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -66,7 +66,7 @@ func (s *Store) Load() (History, []error) {
 
 func (s *Store) read(n int) (Revision, error) {
 	path := s.Path(n)
-	data, err := os.ReadFile(path)
+	data, err := instdir.ReadFileIn(s.root, path)
 	if err != nil {
 		return Revision{}, fmt.Errorf("revision %d: %w", n, err)
 	}
@@ -96,10 +96,10 @@ func number(name string) (int, bool) {
 // count: a number is never reused) and prunes the history to Keep. It
 // returns r with its number.
 func (s *Store) Add(r Revision) (Revision, error) {
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := instdir.MkdirAllIn(s.root, s.dir, 0o755); err != nil {
 		return r, fmt.Errorf("revisions: %w", err)
 	}
-	ents, err := os.ReadDir(s.dir)
+	ents, err := instdir.ReadDirIn(s.root, s.dir)
 	if err != nil {
 		return r, fmt.Errorf("revisions: %w", err)
 	}
@@ -123,7 +123,7 @@ func (s *Store) Write(r Revision) error {
 	if err != nil {
 		return err
 	}
-	if err := instdir.WriteFile(s.Path(r.Number), append(data, '\n'), 0o644); err != nil {
+	if err := instdir.WriteFileIn(s.root, s.Path(r.Number), append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("revision %d: %w", r.Number, err)
 	}
 	return nil
@@ -140,7 +140,7 @@ func (s *Store) prune() error {
 		if cur != nil && r.Number == cur.Number {
 			continue
 		}
-		if err := os.Remove(s.Path(r.Number)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := instdir.RemoveIn(s.root, s.Path(r.Number)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("revisions: %w", err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -228,7 +227,7 @@ func (o *op) prepare(ctx context.Context, yaml []byte) error {
 	if err := instdir.Prepare(ctx, files, o.in); err != nil {
 		return err
 	}
-	return instdir.WriteFile(o.in.Path(instdir.ComposeFile), yaml, 0o644)
+	return instdir.WriteFileIn(filepath.Dir(o.in.Dir), o.in.Path(instdir.ComposeFile), yaml, 0o644)
 }
 
 // settlePending gives a revision an interrupted apply left pending its
@@ -250,7 +249,7 @@ func (o *op) settlePending(plan lifecycle.Plan, spec string) {
 // the compose.yaml the last apply left is what runs, if the engine
 // matches it.
 func (o *op) baseline(ctx context.Context) *revision.Revision {
-	yaml, err := os.ReadFile(o.in.Path(instdir.ComposeFile))
+	yaml, err := instdir.ReadFileIn(filepath.Dir(o.in.Dir), o.in.Path(instdir.ComposeFile))
 	if err != nil {
 		return nil
 	}

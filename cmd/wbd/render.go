@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -50,10 +49,12 @@ by a "# instance NAME" line; -o DIR writes DIR/NAME/compose.yaml instead.`,
 				switch {
 				case outDir != "":
 					path := filepath.Join(outDir, name, instdir.ComposeFile)
-					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					// Like the instance directories under root: no link
+					// below outDir is followed.
+					if err := instdir.MkdirAllIn(outDir, filepath.Dir(path), 0o755); err != nil {
 						return err
 					}
-					if err := instdir.WriteFile(path, res.YAML, 0o644); err != nil {
+					if err := instdir.WriteFileIn(outDir, path, res.YAML, 0o644); err != nil {
 						return err
 					}
 					fmt.Fprintln(out, path)
