@@ -63,17 +63,23 @@ func (l localFiles) at(root string) localFiles {
 	return l
 }
 
-func (l localFiles) tree(p string) (*tree, error) {
+// tree opens l's root for p; create makes a missing root.
+func (l localFiles) tree(p string, create bool) (*tree, error) {
 	root := l.root
 	if root == "" {
 		root = filepath.Dir(p)
 	}
-	return openTree(root)
+	return openTree(root, create)
 }
 
-// inDir runs fn on p's directory, opened below the root.
+// inDir runs fn on p's directory, opened below the root; create makes
+// the missing ones, and a missing root.
 func (l localFiles) inDir(p string, create bool, fn func(d *dir, name string) error) error {
-	t, err := l.tree(p)
+	return l.inDirOf(p, create, create, fn)
+}
+
+func (l localFiles) inDirOf(p string, mkroot, create bool, fn func(d *dir, name string) error) error {
+	t, err := l.tree(p, mkroot)
 	if err != nil {
 		return err
 	}
@@ -90,7 +96,7 @@ func (l localFiles) inDir(p string, create bool, fn func(d *dir, name string) er
 }
 
 func (l localFiles) MkdirAll(_ context.Context, p string, perm fs.FileMode) error {
-	t, err := l.tree(p)
+	t, err := l.tree(p, true)
 	if err != nil {
 		return err
 	}
@@ -122,7 +128,7 @@ func (l localFiles) EnsureSecret(_ context.Context, p string) (created bool, err
 }
 
 func (l localFiles) WriteFile(_ context.Context, p string, data []byte, perm fs.FileMode) error {
-	return l.inDir(p, false, func(d *dir, name string) error { return d.writeFile(name, data, perm) })
+	return l.inDirOf(p, true, false, func(d *dir, name string) error { return d.writeFile(name, data, perm) })
 }
 
 func (l localFiles) ReadFile(_ context.Context, p string) (data []byte, err error) {
@@ -172,7 +178,7 @@ func MkdirAllIn(root, path string, perm fs.FileMode) error {
 
 // ReadDirIn lists directory path under root, reached without links.
 func ReadDirIn(root, path string) ([]fs.DirEntry, error) {
-	t, err := openTree(root)
+	t, err := openTree(root, false)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func (e *HeldError) Error() string { return fmt.Sprintf("%s is held by %s", e.Pa
 // file reached without links: wbd truncates it, and a link could make that
 // any file of the user's (or root's).
 func LockFile(root, path, who string) (unlock func(), err error) {
-	t, err := openTree(root)
+	t, err := openTree(root, true)
 	if err != nil {
 		return nil, err
 	}

@@ -40,13 +40,15 @@ type tree struct {
 	r    *os.Root
 }
 
-// openTree opens root, creating it if missing. root itself may be reached
-// through links: it is the operator's choice. It must not be writable by
-// other users (see checkRoot).
-func openTree(root string) (*tree, error) {
+// openTree opens root, creating it if missing and asked to. root itself
+// may be reached through links: it is the operator's choice. It must not
+// be writable by other users (see checkRoot).
+func openTree(root string, create bool) (*tree, error) {
 	root = filepath.Clean(root)
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("root %s: %w", root, err)
+	if create {
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return nil, fmt.Errorf("root %s: %w", root, err)
+		}
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {

@@ -109,3 +109,18 @@ func TestRemoveInRemovesTheLinkNotItsTarget(t *testing.T) {
 	}
 	out.check(t)
 }
+
+// Reading never creates: wbd status on a root no daemon ever used leaves
+// no directory behind.
+func TestReadFileInMakesNoRoot(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "r")
+	if _, err := ReadFileIn(root, filepath.Join(root, ".wbd-daemon.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFileIn = %v, want fs.ErrNotExist", err)
+	}
+	if ok, err := LocalAt(root).Exists(t.Context(), filepath.Join(root, "x", "compose.yaml")); ok || err != nil {
+		t.Errorf("Exists = %v, %v; want false, nil", ok, err)
+	}
+	if _, err := os.Lstat(root); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("root made by a read: %v", err)
+	}
+}
