@@ -28,4 +28,7 @@ func fillDefaults(in *Instance) {
 	if in.Env == nil {
 		in.Env = map[string]string{}
 	}
+	if in.SecretEnv == nil {
+		in.SecretEnv = map[string]string{}
+	}
 }

@@ -21,6 +21,8 @@ var (
 	ErrPortConflict = errors.New("port already published")
 	ErrImage        = errors.New("invalid image reference")
 	ErrEnv          = errors.New("invalid environment variable")
+	ErrSecret       = errors.New("secret in the file")
+	ErrHost         = errors.New("invalid Docker endpoint")
 )
 
 // Error is one problem in a file, at a position and a field path such as

@@ -1,9 +1,11 @@
 package spec
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -80,4 +82,71 @@ func redactUserinfo(host string) string {
 		auth = auth[i+1:]
 	}
 	return scheme + "://" + auth + tail
+}
+
+const hostExamples = "unix:///var/run/docker.sock, tcp://10.0.0.2:2376 or ssh://ops@box2"
+
+func (p *parser) host(s source) string {
+	h, ok := p.str(s.node, s.field)
+	if !ok || h == "" {
+		return ""
+	}
+	if msg := hostProblem(h); msg != "" {
+		p.errorf(s.node, s.field, ErrHost, "%s", msg)
+		return ""
+	}
+	return h
+}
+
+// hostProblem says what keeps h from being an endpoint Docker's client
+// dials as written, or "". A file that validates is one apply can run,
+// so what Docker would refuse, or quietly drop, is refused here. The
+// message never holds the endpoint's userinfo.
+func hostProblem(h string) string {
+	shown := redactUserinfo(h)
+	u, err := url.Parse(h)
+	if err != nil {
+		return fmt.Sprintf("must be a Docker endpoint such as %s, got %q", hostExamples, shown)
+	}
+	scheme, _, _ := strings.Cut(h, ":")
+	switch {
+	case u.Scheme != "unix" && u.Scheme != "tcp" && u.Scheme != "ssh":
+		return fmt.Sprintf("must be a Docker endpoint such as %s, got %q", hostExamples, shown)
+	case scheme != u.Scheme:
+		return fmt.Sprintf("write the scheme in lowercase, %s://, as Docker reads only that; got %q", u.Scheme, shown)
+	case u.User != nil:
+		if _, hasPassword := u.User.Password(); hasPassword && u.Scheme == "ssh" {
+			return fmt.Sprintf("holds a password, which ssh endpoints may not: log in with a key (ssh-agent, or IdentityFile in ~/.ssh/config) as ssh://USER@HOST, or use a docker context; got %q", shown)
+		}
+		if u.Scheme != "ssh" {
+			return fmt.Sprintf("holds a user or password, which Docker ignores on %s endpoints: secure a tcp endpoint with TLS (DOCKER_CERT_PATH) or reach the engine over ssh://USER@HOST; got %q", u.Scheme, shown)
+		}
+	}
+	switch {
+	case u.RawQuery != "" || u.ForceQuery:
+		return fmt.Sprintf("must not have a query (?...), which Docker does not read; got %q", shown)
+	case u.Fragment != "" || strings.Contains(h, "#"):
+		return fmt.Sprintf("must not have a fragment (#...), which Docker does not read; got %q", shown)
+	}
+	if u.Scheme == "unix" {
+		if u.Opaque != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/") {
+			return fmt.Sprintf("must name the socket by its absolute path, unix:///PATH with three slashes, got %q", shown)
+		}
+		return ""
+	}
+	if u.Opaque != "" {
+		return fmt.Sprintf("must be %s://HOST, got %q", u.Scheme, shown)
+	}
+	if u.Hostname() == "" {
+		return fmt.Sprintf("names no host, got %q", shown)
+	}
+	if port := u.Port(); port != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port != strconv.Itoa(n) {
+			return fmt.Sprintf("port must be 1-65535, got %q", shown)
+		}
+	}
+	if u.Scheme == "tcp" && u.Path != "" && u.Path != "/" {
+		return fmt.Sprintf("must not have a path after the host on tcp endpoints, got %q", shown)
+	}
+	return ""
 }

@@ -21,7 +21,7 @@ type source struct {
 }
 
 // instanceFields are the fields of defaults and of every instance.
-const instanceFields = "host, images, port, app_port, admin, env, healthcheck"
+const instanceFields = "host, images, port, app_port, admin, env, secret_env, healthcheck"
 
 var imageKeys = map[string]bool{"app": true, "postgres": true, "redis": true, "admin": true}
 
@@ -34,6 +34,9 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 		return l
 	}
 	p.eachPair(m, path, func(key, val *yaml.Node, field string) {
+		if isNull(val) && nullIsNone[key.Value] {
+			return // every entry commented out: none, as if left out
+		}
 		switch key.Value {
 		case "host", "port", "app_port":
 			l[key.Value] = source{key, val, field}
@@ -53,6 +56,8 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 			})
 		case "env":
 			p.submap(l, val, field, "env", nil)
+		case "secret_env":
+			p.submap(l, val, field, "secret_env", nil)
 		case "admin":
 			if val.Kind == yaml.ScalarNode && val.Tag == "!!bool" && val.Value == "false" {
 				l["admin"] = source{key, val, field} // explicitly off, even if defaults turn it on
@@ -76,6 +81,13 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 	})
 	return l
 }
+
+// nullIsNone are the fields whose entries an operator may comment out
+// one by one: with none left, YAML reads the field as null, which means
+// no entries, as if the field were left out.
+var nullIsNone = map[string]bool{"images": true, "admin": true, "env": true, "secret_env": true, "healthcheck": true}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
 // submap flattens a nested mapping into l under prefix, keeping the keys ok accepts.
 func (p *parser) submap(l layer, m *yaml.Node, field, prefix string, ok func(key *yaml.Node, field string) bool) {
@@ -136,8 +148,8 @@ func (p *parser) instances(m *yaml.Node, def layer, root string) []*Instance {
 		if !nameRE.MatchString(key.Value) {
 			p.errorf(key, field, ErrName, "invalid instance name %q: it names containers, a network and a directory, so use 2-63 lowercase letters, digits and '-', starting with a letter or digit", key.Value)
 		}
-		l := merge(def, p.layer(val, field))
-		in, srcs := p.decode(l, key, field)
+		own := p.layer(val, field)
+		in, srcs := p.decode(merge(def, own), own, key, field)
 		in.Dir = filepath.Join(root, key.Value)
 		all = append(all, srcs)
 	})
@@ -150,10 +162,11 @@ func (p *parser) instances(m *yaml.Node, def layer, root string) []*Instance {
 	return out
 }
 
-// decode turns one merged layer into an Instance; key is the instance's name
-// in the file, nil when decoding defaults alone, where nothing is required.
-func (p *parser) decode(l layer, key *yaml.Node, field string) (*Instance, instanceSources) {
-	in := &Instance{Env: map[string]string{}}
+// decode turns one merged layer into an Instance; own is the instance's
+// own layer and key its name in the file, both nil when decoding defaults
+// alone, where nothing is required.
+func (p *parser) decode(l, own layer, key *yaml.Node, field string) (*Instance, instanceSources) {
+	in := &Instance{Env: map[string]string{}, SecretEnv: map[string]string{}}
 	if key != nil {
 		in.Name, in.Line = key.Value, key.Line
 	}
@@ -169,7 +182,7 @@ func (p *parser) decode(l layer, key *yaml.Node, field string) (*Instance, insta
 	if s, ok := l["app_port"]; ok {
 		in.AppPort = p.port(s.node, s.field)
 	}
-	if _, ok := l["admin"]; ok && l["admin"].node.Kind == yaml.MappingNode {
+	if adminOn(l, own) {
 		in.Admin = &Admin{}
 		if s, ok := l["admin.port"]; ok {
 			in.Admin.Port, srcs.adminPort = p.port(s.node, s.field), s
@@ -180,6 +193,8 @@ func (p *parser) decode(l layer, key *yaml.Node, field string) (*Instance, insta
 		if s, ok := l["admin.email"]; ok {
 			in.Admin.Email = p.email(s)
 		}
+	} else if s, ok := l["admin.email"]; ok && key == nil {
+		p.email(s) // a default for instances that turn the admin on
 	}
 	for _, k := range []string{"app", "postgres", "redis", "admin"} {
 		s, ok := l["images."+k]
@@ -201,17 +216,27 @@ func (p *parser) decode(l layer, key *yaml.Node, field string) (*Instance, insta
 	if _, ok := l["images.app"]; !ok && key != nil {
 		p.errorf(key, field+".images.app", ErrRequired, "required: the app image has no default; set it here or in defaults.images.app")
 	}
-	for _, k := range sortedKeys(l, "env.") {
-		name := strings.TrimPrefix(k, "env.")
-		if v, ok := p.env(name, l[k]); ok {
-			in.Env[name] = v
-		}
-	}
+	p.envs(in, l)
 	if s, ok := l["healthcheck"]; ok {
 		in.Healthcheck = p.command(s)
 	}
 	fillDefaults(in)
 	return in, srcs
+}
+
+// adminOn says whether an instance runs the admin container. Its own
+// admin mapping turns it on; the defaults' only with a port, since an
+// email alone is not a switch: defaults.admin: {email: ...} gives the
+// login of every instance that turns the admin on.
+func adminOn(l, own layer) bool {
+	if a, ok := l["admin"]; !ok || a.node.Kind != yaml.MappingNode {
+		return false // unset, or false
+	}
+	if o, ok := own["admin"]; ok && o.node.Kind == yaml.MappingNode {
+		return true
+	}
+	_, ok := l["admin.port"]
+	return ok
 }
 
 func sortedKeys(l layer, prefix string) []string {

@@ -109,7 +109,7 @@ func (p *parser) parse(data []byte) *Config {
 	var def layer
 	if defaults != nil {
 		def = p.layer(defaults, "defaults")
-		p.decode(def, nil, "defaults") // report bad defaults even with no instance
+		p.decode(def, nil, nil, "defaults") // report bad defaults even with no instance
 	}
 	if instances == nil {
 		p.errorf(top, "instances", ErrRequired, "required: a mapping of instance name to its fields")
@@ -240,8 +240,32 @@ func (p *parser) root(n *yaml.Node, field string) string {
 		p.errorf(n, field, ErrPath, "must be an absolute directory, got %q", root)
 	case filepath.Clean(root) != root:
 		p.errorf(n, field, ErrPath, "must be a clean path, got %q (did you mean %q?)", root, filepath.Clean(root))
+	case systemDir(root):
+		p.errorf(n, field, ErrPath, "%s is a system directory; wbd keeps a directory per instance under root, so give it one of its own, such as /srv/wbd", root)
 	}
 	return root
+}
+
+// systemDirs may not be root; neither may anything under the ones marked
+// true, which belong to the system or to the Docker engine.
+var systemDirs = map[string]bool{
+	"/": false, "/var": false, "/run": false, "/var/run": false, "/var/lib": false,
+	"/home": false, "/root": false,
+	"/etc": true, "/proc": true, "/dev": true, "/sys": true, "/usr": true, "/boot": true,
+	"/bin": true, "/sbin": true, "/lib": true, "/lib32": true, "/lib64": true, "/libx32": true,
+	"/var/lib/docker": true,
+}
+
+func systemDir(root string) bool {
+	if _, ok := systemDirs[root]; ok {
+		return true
+	}
+	for d := filepath.Dir(root); d != "/"; d = filepath.Dir(d) {
+		if systemDirs[d] {
+			return true
+		}
+	}
+	return false
 }
 
 // str returns a scalar's text as written, whatever type YAML reads it as;

@@ -3,29 +3,12 @@ package spec
 import (
 	"fmt"
 	"net/mail"
-	"net/url"
-	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/distribution/reference"
 	"go.yaml.in/yaml/v3"
 )
-
-// hostSchemes are the Docker endpoints wbd can reach.
-var hostSchemes = map[string]bool{"unix": true, "tcp": true, "ssh": true}
-
-func (p *parser) host(s source) string {
-	h, ok := p.str(s.node, s.field)
-	if !ok || h == "" {
-		return ""
-	}
-	u, err := url.Parse(h)
-	if err != nil || !hostSchemes[u.Scheme] || (u.Scheme == "unix" && u.Path == "") || (u.Scheme != "unix" && u.Host == "") {
-		p.errorf(s.node, s.field, ErrType, "must be a Docker endpoint such as unix:///var/run/docker.sock, tcp://10.0.0.2:2376 or ssh://ops@box2, got %q", h)
-		return ""
-	}
-	return h
-}
 
 // email accepts a bare address, as pgAdmin wants for its login.
 func (p *parser) email(s source) string {
@@ -56,51 +39,30 @@ func (p *parser) image(s source) string {
 	return ref
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// composeKeywords begin compose's own healthcheck forms; wbd writes
+// [CMD, ...] around the command itself, so a list that starts with one
+// names a program called CMD, which no container has.
+var composeKeywords = map[string]bool{"CMD": true, "CMD-SHELL": true, "NONE": true}
 
-// reservedEnv are the variables the default template sets itself.
-var reservedEnv = map[string]string{
-	"REDIS_URL":              "it is always redis://NAME-redis:6379",
-	"PGHOST":                 "it is always NAME-postgres",
-	"PGPORT":                 "it is always 5432",
-	"PGUSER":                 "it is always postgres",
-	"PGDATABASE":             "it is always postgres",
-	"PORT":                   "set app_port instead",
-	"POSTGRES_PASSWORD_FILE": "wbd generates the password into NAME/secrets/postgres-password",
-	"POSTGRES_PASSWORD":      "secrets never belong in instances.yaml; wbd generates the password into NAME/secrets/postgres-password",
-}
-
-func (p *parser) env(name string, s source) (string, bool) {
-	if !envNameRE.MatchString(name) {
-		p.errorf(s.key, s.field, ErrEnv, "invalid variable name %q: use letters, digits and '_', not starting with a digit", name)
-		return "", false
-	}
-	if why, ok := reservedEnv[name]; ok {
-		p.errorf(s.key, s.field, ErrEnv, "%s is set by wbd: %s", name, why)
-		return "", false
-	}
-	if s.node.Kind != yaml.ScalarNode {
-		p.errorf(s.node, s.field, ErrType, "must be a string, got %s", kind(s.node))
-		return "", false
-	}
-	if s.node.Tag == "!!null" {
-		return "", true
-	}
-	if !p.text(s.node, s.field) {
-		return "", false
-	}
-	return s.node.Value, true
-}
+const commandExample = `e.g. [/app, healthcheck] or [/bin/sh, -c, "curl -fs http://localhost:8000/health"]`
 
 func (p *parser) command(s source) []string {
 	if len(s.node.Content) == 0 {
-		p.errorf(s.node, s.field, ErrRequired, "must name a command, e.g. [/app, healthcheck]")
+		p.errorf(s.node, s.field, ErrRequired, "must name a command, %s", commandExample)
 		return nil
 	}
 	var argv []string
 	for i, n := range s.node.Content {
 		n = resolve(n)
-		arg, _ := p.str(n, fmt.Sprintf("%s[%d]", s.field, i))
+		field := fmt.Sprintf("%s[%d]", s.field, i)
+		arg, ok := p.str(n, field)
+		switch {
+		case !ok || i > 0:
+		case strings.TrimSpace(arg) == "":
+			p.errorf(n, field, ErrType, "must name the program to run, got an empty value; give the command itself, %s", commandExample)
+		case composeKeywords[arg]:
+			p.errorf(n, field, ErrType, "%s is compose's own keyword and wbd adds CMD itself; give the command itself, %s", arg, commandExample)
+		}
 		argv = append(argv, arg)
 	}
 	return argv
