@@ -57,6 +57,7 @@ go test -timeout 20m -count=1 -race ./cache/...
 
 step "fuzz the instances.yaml parser"
 go test ./spec -run '^$' -fuzz FuzzParse -fuzztime 20s -fuzzminimizetime 5s
+go test ./render -run '^$' -fuzz FuzzRenderExact -fuzztime 20s -fuzzminimizetime 5s
 
 echo
 echo "all tests passed"
