@@ -74,14 +74,18 @@ func checkRoot(root string, r *os.Root) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("root %s is not a directory", root)
 	}
-	if fi.Mode().Perm()&0o022 == 0 {
-		return nil
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode()&fs.ModeSticky != 0 && int(st.Uid) == os.Getuid() {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return CheckRoot(root, fi.Mode(), ok && int(st.Uid) == os.Getuid())
+}
+
+// CheckRoot refuses root, of mode m, if other users may write it, unless
+// it is sticky and owned by the user running wbd (ours).
+func CheckRoot(root string, m fs.FileMode, ours bool) error {
+	if m.Perm()&0o022 == 0 || m&fs.ModeSticky != 0 && ours {
 		return nil
 	}
 	return fmt.Errorf("root %s is writable by other users (mode %#o): they could replace what wbd writes there; run chmod go-w %s",
-		root, fi.Mode().Perm(), root)
+		root, m.Perm(), root)
 }
 
 // rel returns p relative to the tree's root, refusing paths outside it.

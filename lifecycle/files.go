@@ -97,7 +97,11 @@ func (h *hostFiles) Batch(ctx context.Context, fn func(instdir.Files) error) err
 		return fmt.Errorf("%s on docker host %s: %w", h.root, h.e.Host(), err)
 	}
 	defer h.e.removeHelper(id)
-	return fn(&helperFiles{e: h.e, root: h.root, id: id})
+	f := &helperFiles{e: h.e, root: h.root, id: id}
+	if err := f.checkRoot(ctx); err != nil {
+		return err
+	}
+	return fn(f)
 }
 
 func (h *hostFiles) MkdirAll(ctx context.Context, p string, perm fs.FileMode) error {
@@ -261,6 +265,23 @@ func (f *helperFiles) Exists(ctx context.Context, p string) (exists bool, err er
 		return err
 	})
 	return exists, err
+}
+
+// checkRoot refuses a root other users of the host may write. The
+// engine does not say who owns it, so a sticky one counts as the engine
+// user's (root's), whose files wbd writes there.
+func (f *helperFiles) checkRoot(ctx context.Context) error {
+	st, err := f.stat(ctx, ".")
+	if err != nil {
+		return fmt.Errorf("docker host %s: %w", f.e.Host(), err)
+	}
+	if st == nil {
+		return fmt.Errorf("docker host %s: root %s is missing", f.e.Host(), f.root)
+	}
+	if err := instdir.CheckRoot(f.root, st.Mode, true); err != nil {
+		return fmt.Errorf("docker host %s: %w", f.e.Host(), err)
+	}
+	return nil
 }
 
 // walk checks the directories from root down to rel, each a directory and

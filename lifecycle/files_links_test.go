@@ -126,3 +126,23 @@ func TestHostFilesSecretsAndLinks(t *testing.T) {
 		t.Errorf("%d helper containers left", n)
 	}
 }
+
+// A root others may write is refused on a Docker host too.
+func TestHostFilesRefuseARootOthersMayWrite(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	root := t.TempDir()
+	if err := os.Chmod(root, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	h := &hostFiles{e: e, root: root}
+	in := &spec.Instance{Name: "x", Dir: filepath.Join(root, "x")}
+	err := instdir.Prepare(t.Context(), h, in)
+	want := "docker host " + e.Host() + ": root " + root + " is writable by other users (mode 0777): they could replace what wbd writes there; run chmod go-w " + root
+	if err == nil || err.Error() != want {
+		t.Errorf("Prepare = %v\nwant %q", err, want)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+		t.Errorf("written under the refused root: %v", ents)
+	}
+}
