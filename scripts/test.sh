@@ -18,6 +18,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 # The reference app's tests run a real Postgres from Debian's packages.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
+# e2e reaches the local engine through ssh://, served by an sshd of its own.
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing ${need[*]}: run as root, or: sudo apt-get install -y ${need[*]}" >&2
