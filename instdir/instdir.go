@@ -1,6 +1,11 @@
 // Package instdir keeps an instance's directory on disk: the subdirectories
 // its containers bind-mount, its generated secrets and its rendered
-// compose.yaml. It creates what is missing and never deletes anything.
+// compose.yaml. It creates what is missing and deletes nothing of an
+// instance's (RemoveIn is for the revisions wbd prunes).
+//
+// Everything below root is wbd's to write and no other user's: root must
+// not be writable by others, no symbolic link below it is followed, and
+// the secrets directory is kept 0700, owned by the user running wbd.
 package instdir
 
 import (
@@ -13,8 +18,8 @@ import (
 	"github.com/wbd-dev/wbd/spec"
 )
 
-// Subdirectories are created in every instance directory, as the plan's
-// SUBDIRECTORIES.
+// Subdirectories are created in every instance directory, for the
+// containers' bind mounts.
 var Subdirectories = []string{"databases", "sandbox", "exports", "assets", "redis"}
 
 // ComposeFile is where apply leaves the rendered project, so that an
