@@ -96,16 +96,7 @@ func (l localFiles) inDirOf(p string, mkroot, create bool, fn func(d *dir, name 
 }
 
 func (l localFiles) MkdirAll(_ context.Context, p string, perm fs.FileMode) error {
-	t, err := l.tree(p, true)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	d, err := t.openDir(p, true, perm)
-	if err != nil {
-		return err
-	}
-	return d.Close()
+	return l.inDir(p, true, func(d *dir, name string) error { return d.mkdir(name, perm) })
 }
 
 func (l localFiles) PrivateDir(_ context.Context, p string) error {

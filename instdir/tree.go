@@ -177,6 +177,25 @@ func (d *dir) sub(name string, create bool, mode fs.FileMode) (*dir, error) {
 	return sub, nil
 }
 
+// mkdir makes directory name in d with mode, unless it exists. An existing
+// one is not opened, only looked at: postgres keeps its data directory
+// 0700, to itself.
+func (d *dir) mkdir(name string, mode fs.FileMode) error {
+	p := filepath.Join(d.path, name)
+	fi, err := d.r.Lstat(name)
+	if err == nil {
+		return CheckDir(p, fi.Mode())
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: %w", p, unwrapPath(err))
+	}
+	sub, err := d.sub(name, true, mode)
+	if err != nil {
+		return err
+	}
+	return sub.Close()
+}
+
 // stat describes d itself, from its handle.
 func (d *dir) stat() (fs.FileInfo, error) {
 	fi, err := d.r.Stat(".")
