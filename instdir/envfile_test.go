@@ -114,3 +114,25 @@ func TestPrepareWritesTheSecretEnvFile(t *testing.T) {
 		t.Errorf("ReadFile=%q, %v", data, err)
 	}
 }
+
+// Whatever one-line password the operator wrote, compose reads back
+// exactly that from the env file.
+func FuzzSecretEnv(f *testing.F) {
+	for _, pw := range []string{"abc", `a\"b`, `$$`, `\`, `'`, `#`, "\t", `\0123`, `${X:-y}`} {
+		f.Add(pw)
+	}
+	f.Fuzz(func(t *testing.T, pw string) {
+		in := &spec.Instance{Name: "x", Dir: "/r/x", SecretEnv: map[string]string{"P": spec.SecretPostgresPassword}}
+		data, err := SecretEnv(in, []byte(pw))
+		if err != nil {
+			return // empty, or a line break: refused
+		}
+		got, err := dotenv.ParseWithLookup(bytes.NewReader(data), func(string) (string, bool) { return "OUTSIDE", true })
+		if err != nil {
+			t.Fatalf("%q: %v", data, err)
+		}
+		if want := strings.TrimSuffix(pw, "\n"); got["P"] != want {
+			t.Fatalf("P=%q, want %q; file %q", got["P"], want, data)
+		}
+	})
+}
