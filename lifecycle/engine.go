@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/docker/compose/v5/pkg/compose"
 	"github.com/moby/moby/client"
 	"github.com/wbd-dev/wbd/instdir"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // pingTimeout bounds how long Connect waits for an endpoint to answer.
@@ -35,6 +38,8 @@ type Engine struct {
 
 	filesMu sync.Mutex
 	files   map[string]instdir.Files // by root: see Files
+
+	sshHost string // see Host
 }
 
 // Option configures an Engine.
@@ -86,6 +91,9 @@ func Connect(ctx context.Context, host string, opts ...Option) (*Engine, error) 
 		return nil, fmt.Errorf("connect to docker host %q: %w", host, err)
 	}
 	e.cli, e.api = dockerCli, apiClient
+	if u, err := url.Parse(host); err == nil && strings.EqualFold(u.Scheme, "ssh") {
+		e.sshHost = spec.CanonicalHost(host)
+	}
 	return e, nil
 }
 
@@ -94,8 +102,14 @@ func (e *Engine) Close() error {
 	return e.api.Close()
 }
 
-// Host returns the address the engine's client dials.
+// Host returns the address the engine's client dials. Docker's client
+// reaches an ssh:// endpoint through an ssh process and knows it by a
+// placeholder URL that every such endpoint shares, so for those it is the
+// ssh destination.
 func (e *Engine) Host() string {
+	if e.sshHost != "" {
+		return e.sshHost
+	}
 	return e.api.DaemonHost()
 }
 
