@@ -1,10 +1,15 @@
 package watch
 
 import (
+	"fmt"
 	"hash"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
+
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // templateExt names the files of a templates directory that render reads.
@@ -36,11 +41,30 @@ func writeTemplates(h hash.Hash, dir string) {
 	slices.Sort(names)
 	for _, name := range names {
 		h.Write([]byte("\x00" + filepath.Base(name) + "\x00"))
-		data, err := os.ReadFile(name)
-		if err != nil {
+		if err := hashTemplate(h, name); err != nil {
 			h.Write([]byte(err.Error()))
-			continue
 		}
-		h.Write(data)
 	}
+}
+
+// hashTemplate writes the content of the template at name to h: only a
+// regular file is read, without blocking on a FIFO, and only its first
+// spec.MaxFileSize bytes with its size, so that a huge file costs no more
+// than one that render refuses.
+func hashTemplate(h hash.Hash, name string) error {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%s)", name, fi.Mode().Type())
+	}
+	fmt.Fprintf(h, "%d\x00", fi.Size())
+	_, err = io.Copy(h, io.LimitReader(f, spec.MaxFileSize))
+	return err
 }

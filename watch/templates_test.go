@@ -3,6 +3,7 @@ package watch
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"testing/synctest"
 )
@@ -83,4 +84,20 @@ func TestTemplateRenameOnRealFilesystem(t *testing.T) {
 	if u := next(); u.Err != nil || u.Config == nil {
 		t.Fatalf("update after the template's rename: %+v", u)
 	}
+}
+
+// A template that is a FIFO changes the content without blocking: render
+// says why it cannot be used.
+func TestTemplateFIFODoesNotBlock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		content, dir := withTemplates(t)
+		h := start(t, content)
+		h.want(1)
+		fifo := filepath.Join(dir, "extra.tmpl")
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h.saved(fifo)
+		h.want(1)
+	})
 }

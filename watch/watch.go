@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -228,9 +227,11 @@ func (w *Watcher) send(ctx context.Context, out chan<- Update, u Update, news bo
 	}
 }
 
-// next reads the file and says whether it is news.
+// next reads the file and says whether it is news. It reads it as every
+// command does: only a regular file, at most spec.MaxFileSize of it, and
+// without blocking on a FIFO put in its place.
 func (w *Watcher) next(force bool) (Update, bool) {
-	data, err := os.ReadFile(w.name)
+	data, err := spec.ReadFile(w.name)
 	if err != nil {
 		// An unreadable file is news once, like any content.
 		sum := sha256.Sum256([]byte("\x00" + err.Error()))

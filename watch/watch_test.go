@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -295,4 +296,27 @@ func watchReal(t *testing.T, path string, log *slog.Logger) (next func() Update)
 
 func equal(a, b []string) bool {
 	return strings.Join(a, ",") == strings.Join(b, ",")
+}
+
+// A FIFO or a device in place of the file is reported, not read: reading
+// would block the watcher, or fill its memory.
+func TestNotARegularFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, validYAML)
+		h.want(1)
+		if err := os.Remove(h.path); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(h.path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h.saved("instances.yaml")
+		u := h.want(1)[0]
+		if want := h.path + ": is a named pipe (FIFO), not a regular file"; u.Err == nil || u.Err.Error() != want {
+			t.Fatalf("err=%v, want %q", u.Err, want)
+		}
+		if !errors.Is(u.Err, spec.ErrFile) {
+			t.Errorf("err=%v is not spec.ErrFile", u.Err)
+		}
+	})
 }
