@@ -95,10 +95,10 @@ func TestFieldValues(t *testing.T) {
 			func(cfg *Config) (any, any) {
 				return []*Admin{cfg.Instance("aa").Admin, cfg.Instance("bb").Admin}, []*Admin{nil, {Port: 5051, Email: "ops@example.org"}}
 			}},
-		{"defaults port is a switch", head + "defaults:\n  admin: {port: 5050}\ninstances:\n  aa: {port: 8001, images: {app: x}}\n  bb: {port: 8002, host: \"ssh://box\", images: {app: x}, admin: {email: ops@example.org}}\n  cc: {port: 8003, images: {app: x}, admin: false}\n",
+		{"defaults port is a switch", head + "defaults:\n  admin: {port: 5050}\ninstances:\n  aa: {port: 8001, images: {app: x}}\n  bb: {port: 8002, host: \"ssh://box\", images: {app: x}, admin: {email: ops@example.org}}\n  cc: {port: 8003, images: {app: x}, admin: false}\n  dd: {port: 8004, images: {app: x}, admin: False}\n",
 			func(cfg *Config) (any, any) {
-				return []*Admin{cfg.Instance("aa").Admin, cfg.Instance("bb").Admin, cfg.Instance("cc").Admin},
-					[]*Admin{{Port: 5050, Email: DefaultAdminEmail}, {Port: 5050, Email: "ops@example.org"}, nil}
+				return []*Admin{cfg.Instance("aa").Admin, cfg.Instance("bb").Admin, cfg.Instance("cc").Admin, cfg.Instance("dd").Admin},
+					[]*Admin{{Port: 5050, Email: DefaultAdminEmail}, {Port: 5050, Email: "ops@example.org"}, nil, nil}
 			}},
 		{"commented-out mappings are none", head + "defaults:\n  env:\n    # TZ: UTC\n  admin:\n    # port: 5050\n  secret_env:\n  images:\n    # app: x\ninstances:\n  aa:\n    port: 8001\n    images: {app: x}\n    env:\n      # A: b\n    admin:\n      # port: 5051\n    secret_env:\n    healthcheck:\n      # - /app\n",
 			func(cfg *Config) (any, any) {

@@ -59,7 +59,7 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 		case "secret_env":
 			p.submap(l, val, field, "secret_env", nil)
 		case "admin":
-			if val.Kind == yaml.ScalarNode && val.Tag == "!!bool" && val.Value == "false" {
+			if val.Kind == yaml.ScalarNode && val.Tag == "!!bool" && strings.EqualFold(val.Value, "false") {
 				l["admin"] = source{key, val, field} // explicitly off, even if defaults turn it on
 				return
 			}
