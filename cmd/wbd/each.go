@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/rollout"
 	"github.com/wbd-dev/wbd/spec"
 )
@@ -60,7 +61,7 @@ func eachInstance(ctx context.Context, ins []*spec.Instance, parallel int, keepG
 			summary, warnings, err := step(ctx, in)
 			o := outcome{Instance: in.Name, Result: done, Summary: summary, Warnings: warnings, Duration: time.Since(start)}
 			if err != nil {
-				o.Result, o.Error = failedResult(err), err.Error()
+				o.Result, o.Error = failedResult(err), reconcile.RedactHost(err.Error())
 				mu.Lock()
 				failed = true
 				mu.Unlock()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +43,22 @@ func TestNewLogger(t *testing.T) {
 	}
 	if _, err := newLogger(&bytes.Buffer{}, "xml", "info"); err == nil {
 		t.Error("--log-format xml accepted")
+	}
+}
+
+// No line of the daemon's log carries an endpoint's user or password,
+// whichever package logs it and whether as a value or inside an error.
+func TestLoggerRedactsUserinfo(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		log, err := newLogger(&buf, format, "info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Warn("docker engine does not answer", "host", "tcp://ops:hunter2@box:2375",
+			"error", errors.New(`docker host ssh://ops:hunter2@box does not answer: Get "http://ops:hunter2@box/_ping": EOF`))
+		if got := buf.String(); strings.Contains(got, "hunter2") || strings.Contains(got, "ops") || !strings.Contains(got, "tcp://box:2375") {
+			t.Errorf("%s log: %s", format, got)
+		}
 	}
 }

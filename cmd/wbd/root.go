@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/spec"
 )
 
@@ -39,7 +40,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "wbd: %v\n", err)
+	// An endpoint's userinfo (a DOCKER_HOST with a password) stays out
+	// of every message.
+	fmt.Fprintf(stderr, "wbd: %s\n", reconcile.RedactHost(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) || isFlagError(err) {
 		fmt.Fprintln(stderr, "Run 'wbd --help' for usage.")

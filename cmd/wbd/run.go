@@ -204,6 +204,13 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 			return slog.Attr{}
 		case a.Value.Kind() == slog.KindDuration:
 			return slog.String(a.Key, a.Value.Duration().String())
+		case a.Value.Kind() == slog.KindString:
+			// Any package may log an endpoint, or an error quoting one.
+			return slog.String(a.Key, reconcile.RedactHost(a.Value.String()))
+		case a.Value.Kind() == slog.KindAny:
+			if err, ok := a.Value.Any().(error); ok {
+				return slog.String(a.Key, reconcile.RedactHost(err.Error()))
+			}
 		}
 		return a
 	}}
@@ -302,7 +309,7 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 	}
 	for _, h := range s.Hosts {
 		if h.Known && !h.Up {
-			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", dash(h.Host), ago(now, h.Since), h.Error)
+			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", dash(reconcile.RedactHost(h.Host)), ago(now, h.Since), reconcile.RedactHost(h.Error))
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -320,7 +327,7 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 		if in.NextAttempt != nil {
 			next = "in " + in.NextAttempt.Sub(now).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, ago(now, in.LastReconcile), next, firstLine(dash(detail)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, ago(now, in.LastReconcile), next, firstLine(dash(reconcile.RedactHost(detail))))
 	}
 	tw.Flush()
 }

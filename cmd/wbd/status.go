@@ -68,7 +68,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 	var out []instanceStatus
 	var errs []error
 	for _, in := range ins {
-		st := instanceStatus{Instance: in.Name, Host: in.Host, Services: []serviceStatus{}}
+		st := instanceStatus{Instance: in.Name, Host: reconcile.RedactHost(in.Host), Services: []serviceStatus{}}
 		if daemon != nil {
 			st.Daemon = daemon.Instance(in.Name)
 		}
@@ -79,7 +79,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 			services, err = eng.Status(ctx, in.Name, results[in.Name].Project)
 		}
 		if err != nil {
-			st.Error = err.Error()
+			st.Error = reconcile.RedactHost(err.Error())
 			errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
 		}
 		for _, s := range services {

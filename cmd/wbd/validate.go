@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/render"
 	"github.com/wbd-dev/wbd/spec"
 )
@@ -71,7 +72,7 @@ func runValidate(cmd *cobra.Command, g *globals, asJSON bool) error {
 			list = spec.ErrorList{{File: g.file, Msg: err.Error()}}
 		}
 		for _, e := range list {
-			res.Errors = append(res.Errors, validateError{e.File, e.Line, e.Col, e.Field, e.Msg})
+			res.Errors = append(res.Errors, validateError{e.File, e.Line, e.Col, e.Field, reconcile.RedactHost(e.Msg)})
 		}
 		if asJSON {
 			writeJSON(cmd.OutOrStdout(), res)
@@ -83,7 +84,7 @@ func runValidate(cmd *cobra.Command, g *globals, asJSON bool) error {
 	}
 	res.Valid = true
 	for _, in := range cfg.Instances {
-		j := instanceJSON{Name: in.Name, Dir: in.Dir, Host: in.Host, Port: in.Port, Images: in.Images}
+		j := instanceJSON{Name: in.Name, Dir: in.Dir, Host: reconcile.RedactHost(in.Host), Port: in.Port, Images: in.Images}
 		if in.Admin != nil {
 			j.AdminPort = in.Admin.Port
 		}
