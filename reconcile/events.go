@@ -58,22 +58,28 @@ func (s *dirtySet) take() (names, hosts []string) {
 // pumps runs one event stream per host of the configuration in force.
 type pumps struct {
 	wg      sync.WaitGroup
-	running map[string]context.CancelFunc
+	running map[string]pump
+}
+
+type pump struct {
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // sync starts a stream for each host of d without one, and stops those of
-// hosts no longer in it.
+// hosts no longer in it, waiting until they have let go of their engine.
 func (p *pumps) sync(ctx context.Context, r *Reconciler, d *Desired) {
 	if p.running == nil {
-		p.running = map[string]context.CancelFunc{}
+		p.running = map[string]pump{}
 	}
 	want := map[string]bool{}
 	for _, in := range d.Config.Instances {
-		want[in.Host] = true
+		want[HostKey(in.Host)] = true
 	}
-	for host, cancel := range p.running {
+	for host, s := range p.running {
 		if !want[host] {
-			cancel()
+			s.cancel()
+			<-s.done
 			delete(p.running, host)
 		}
 	}
@@ -82,14 +88,18 @@ func (p *pumps) sync(ctx context.Context, r *Reconciler, d *Desired) {
 			continue
 		}
 		hctx, cancel := context.WithCancel(ctx)
-		p.running[host] = cancel
-		p.wg.Go(func() { r.watchEvents(hctx, host) })
+		done := make(chan struct{})
+		p.running[host] = pump{cancel, done}
+		p.wg.Go(func() {
+			defer close(done)
+			r.watchEvents(hctx, host)
+		})
 	}
 }
 
 func (p *pumps) stop() {
-	for _, cancel := range p.running {
-		cancel()
+	for _, s := range p.running {
+		s.cancel()
 	}
 	p.wg.Wait()
 }

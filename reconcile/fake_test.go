@@ -39,7 +39,11 @@ type fakeEngine struct {
 	events  chan lifecycle.Event
 	broken  chan struct{} // closed: open event streams break
 	streams int           // open event streams
-	renames int
+	closes  int           // calls of Close
+	// closedInUse: Close was called with an event stream or an
+	// operation still going.
+	closedInUse bool
+	renames     int
 }
 
 type fakeProject struct {
@@ -226,7 +230,22 @@ func (e *fakeEngine) Ping(ctx context.Context) error {
 	return e.check()
 }
 
-func (e *fakeEngine) Close() error { return nil }
+func (e *fakeEngine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closes++
+	for _, n := range e.busy {
+		e.closedInUse = e.closedInUse || n > 0
+	}
+	e.closedInUse = e.closedInUse || e.streams > 0
+	return nil
+}
+
+func (e *fakeEngine) closed() (n int, inUse bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closes, e.closedInUse
+}
 
 // kill makes instance name's containers stop, as the engine would report
 // after `docker stop`, and sends the event.

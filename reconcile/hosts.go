@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // hosts keeps one connection per host of the file and whether its engine
 // answers. An engine that does not is retried with backoff, and only its
-// own instances wait for it.
+// own instances wait for it. Hosts are keyed by HostKey.
 type hosts struct {
 	connect ConnectFunc
 	policy  RetryPolicy
@@ -166,7 +168,7 @@ func (h *hosts) record(st *hostState, host string, err error) bool {
 			if wasKnown {
 				msg = "docker engine answers again"
 			}
-			h.log.Info(msg, keyHost, hostName(host), keyAddr, st.eng.Host())
+			h.log.Info(msg, keyHost, hostName(host), keyAddr, RedactHost(st.eng.Host()))
 		}
 		return !was
 	}
@@ -252,9 +254,49 @@ func (h *hosts) close() {
 	}
 }
 
+// forget closes host's engine, once a connection attempt in flight is
+// over, and forgets the host. It reports whether there was an engine to
+// close. The caller makes sure nothing else uses host's engine any more.
+func (h *hosts) forget(host string) bool {
+	h.mu.Lock()
+	st, ok := h.m[host]
+	delete(h.m, host)
+	h.mu.Unlock()
+	if !ok {
+		return false
+	}
+	st.attempt <- struct{}{}
+	defer func() { <-st.attempt }()
+	st.mu.Lock()
+	eng := st.eng
+	st.eng = nil
+	st.mu.Unlock()
+	if eng == nil {
+		return false
+	}
+	if err := eng.Close(); err != nil {
+		h.log.Debug("closing the engine of a host that left the file", keyHost, hostName(host), keyError, err)
+	}
+	return true
+}
+
+// HostKey is the one spelling of a host of the file that engines are kept
+// by, in the daemon and the commands alike, so that one engine written two
+// ways (tcp://Box and tcp://box:2375) is one connection, one event stream
+// and one set of instances to prune.
+// "" stays apart from the local socket it usually is: it follows
+// DOCKER_HOST, which may name another engine.
+func HostKey(host string) string {
+	if host == "" {
+		return ""
+	}
+	return spec.CanonicalHost(host)
+}
+
+// hostName is host as logs and messages show it: never with userinfo.
 func hostName(host string) string {
 	if host == "" {
 		return "local"
 	}
-	return host
+	return RedactHost(host)
 }

@@ -27,7 +27,7 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 	res := d.Result(in.Name)
 	sum := d.Sum(in.Name)
 	retry := r.takeRetry(in.Name)
-	eng, err := r.hosts.get(ctx, in.Host)
+	eng, err := r.hosts.get(ctx, HostKey(in.Host))
 	if err != nil {
 		if ctx.Err() == nil {
 			r.waitHost(in.Name, err)
@@ -210,7 +210,7 @@ func (r *Reconciler) failed(op context.Context, eng Engine, in *spec.Instance, s
 		return err
 	}
 	if perr := eng.Ping(op); perr != nil {
-		r.hosts.down(in.Host, perr)
+		r.hosts.down(HostKey(in.Host), perr)
 		r.waitHost(in.Name, perr)
 		return err
 	}

@@ -30,6 +30,7 @@ func (r *Reconciler) Run(ctx context.Context, updates <-chan watch.Update) error
 	defer gather.Stop()
 	gathering := false
 	for {
+		r.retire()
 		r.heartbeat()
 		r.armRetry(retry)
 		select {
@@ -118,7 +119,7 @@ func (r *Reconciler) expand(names, hostNames []string) []string {
 	}
 	var out []string
 	for _, in := range d.Config.Instances {
-		if slices.Contains(names, in.Name) || slices.Contains(hostNames, in.Host) {
+		if slices.Contains(names, in.Name) || slices.Contains(hostNames, HostKey(in.Host)) {
 			out = append(out, in.Name)
 		}
 	}
@@ -162,7 +163,7 @@ func (r *Reconciler) armRetry(t *time.Timer) {
 		switch {
 		case !ok || s.st.InSync || s.st.Result == ResultInterrupted:
 		case s.st.Result == ResultUnreachable:
-			waitsForHost[in.Host] = true
+			waitsForHost[HostKey(in.Host)] = true
 		case s.st.Result == ResultPending:
 			earlier(r.cfg.Now())
 		default:

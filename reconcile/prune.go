@@ -26,40 +26,91 @@ func (r *Reconciler) pruneAll(ctx context.Context, d *Desired) error {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := r.pruneHost(ctx, d, host); err != nil {
+		clean, err := r.pruneHost(ctx, d, host)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		r.mu.Lock()
+		r.pruned[host] = clean
+		r.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
 
 // pruneHost takes down the projects on host's engine that belong to this
-// root and are not in the file for that engine.
-func (r *Reconciler) pruneHost(ctx context.Context, d *Desired, host string) error {
+// root and are not in the file for that engine. It reports whether the
+// engine was seen to hold nothing of this root that the file does not
+// want there, or may want there once the host of an instance that moved
+// is told apart from this one.
+func (r *Reconciler) pruneHost(ctx context.Context, d *Desired, host string) (clean bool, err error) {
 	eng, err := r.hosts.get(ctx, host)
 	if err != nil {
-		return nil // its instances say so; hostChanged prunes when it answers
+		return false, nil // its instances say so; hostChanged prunes when it answers
 	}
 	inv, err := eng.Inventory(ctx)
 	if err != nil {
 		r.mu.Lock()
 		r.prune = true
 		r.mu.Unlock()
-		return fmt.Errorf("inventory of %s: %w", hostName(host), err)
+		return false, fmt.Errorf("inventory of %s: %w", hostName(host), err)
 	}
 	var errs []error
+	clean = true
 	for _, p := range inv {
 		if ctx.Err() != nil {
-			break
+			return false, errors.Join(errs...)
 		}
-		if r.wanted(d, host, eng.Host(), p.Name) || !owns(d.Config.Root, p) || !r.due(p.Name) {
+		if !owns(d.Config.Root, p) {
 			continue
 		}
-		if err := r.down(ctx, eng, d.Config.Root, host, p.Name); err != nil {
+		if r.wanted(d, host, eng.Host(), p.Name) {
+			if in := d.Config.Instance(p.Name); HostKey(in.Host) != host {
+				_, told := r.hosts.addr(HostKey(in.Host))
+				clean = clean && told
+			}
+			continue
+		}
+		if !r.due(p.Name) {
+			clean = false
+			continue
+		}
+		gone, err := r.down(ctx, eng, d.Config.Root, host, p.Name)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		clean = clean && gone
 	}
-	return errors.Join(errs...)
+	return clean, errors.Join(errs...)
+}
+
+// retire closes the engines of hosts that left the file, once a prune has
+// found nothing of this root left on them: an ssh:// engine keeps an ssh
+// process otherwise. The loop calls it between passes, after stopping the
+// event streams of those hosts, so that no operation uses them.
+func (r *Reconciler) retire() {
+	d := r.current()
+	if d == nil {
+		return
+	}
+	inFile := map[string]bool{}
+	for _, in := range d.Config.Instances {
+		inFile[HostKey(in.Host)] = true
+	}
+	var gone []string
+	r.mu.Lock()
+	for _, host := range slices.Sorted(maps.Keys(r.knownHosts)) {
+		if !inFile[host] && r.pruned[host] {
+			gone = append(gone, host)
+			delete(r.knownHosts, host)
+			delete(r.pruned, host)
+		}
+	}
+	r.mu.Unlock()
+	for _, host := range gone {
+		if r.hosts.forget(host) {
+			r.log.Info("host left the file; its engine is closed", keyHost, hostName(host))
+		}
+	}
 }
 
 // wanted reports whether the file wants instance name on the engine at addr
@@ -70,10 +121,10 @@ func (r *Reconciler) wanted(d *Desired, host, addr, name string) bool {
 	if in == nil {
 		return false
 	}
-	if in.Host == host {
+	if HostKey(in.Host) == host {
 		return true
 	}
-	other, ok := r.hosts.addr(in.Host)
+	other, ok := r.hosts.addr(HostKey(in.Host))
 	return !ok || other == addr
 }
 
@@ -97,8 +148,9 @@ func owns(root string, p lifecycle.Project) bool {
 }
 
 // down takes down an instance that left the file, under its lock: app,
-// admin, redis, postgres, then the network. Its directory stays.
-func (r *Reconciler) down(ctx context.Context, eng Engine, root, host, name string) error {
+// admin, redis, postgres, then the network. Its directory stays. It
+// reports whether the instance is gone; a locked one is left for later.
+func (r *Reconciler) down(ctx context.Context, eng Engine, root, host, name string) (bool, error) {
 	in := &spec.Instance{Name: name, Dir: filepath.Join(root, name), Host: host}
 	log := r.log.With(keyInstance, name)
 	unlock, err := instdir.Lock(in, r.cfg.Holder)
@@ -109,9 +161,9 @@ func (r *Reconciler) down(ctx context.Context, eng Engine, root, host, name stri
 			r.mu.Lock()
 			r.prune = true
 			r.mu.Unlock()
-			return nil
+			return false, nil
 		}
-		return r.failed(ctx, eng, in, "", err)
+		return false, r.failed(ctx, eng, in, "", err)
 	}
 	defer unlock()
 	op, cancel := withGrace(ctx, r.cfg.ShutdownTimeout, func() {
@@ -123,7 +175,7 @@ func (r *Reconciler) down(ctx context.Context, eng Engine, root, host, name stri
 		r.mu.Lock()
 		r.prune = true
 		r.mu.Unlock()
-		return r.failed(op, eng, in, "", fmt.Errorf("down: %w", err))
+		return false, r.failed(op, eng, in, "", fmt.Errorf("down: %w", err))
 	}
 	r.update(name, func(s *instState, now time.Time) {
 		s.st.Host, s.st.InFile, s.st.InSync = host, false, false
@@ -133,5 +185,5 @@ func (r *Reconciler) down(ctx context.Context, eng Engine, root, host, name stri
 		s.retry.reset()
 	})
 	log.Info("instance taken down; its directory and data stay on disk", keyDir, in.Dir)
-	return nil
+	return true, nil
 }

@@ -82,14 +82,17 @@ type Reconciler struct {
 	mu         sync.Mutex
 	desired    *Desired
 	inst       map[string]*instState
-	knownHosts map[string]bool
-	prune      bool // a pass should look for instances to take down
-	cfgErr     error
-	cfgErrAt   time.Time
-	loaded     time.Time
-	started    time.Time
-	root       *rootLock
-	passes     int
+	knownHosts map[string]bool // by HostKey
+	// pruned: the last prune of the host found nothing of this root left
+	// that the file does not want there.
+	pruned   map[string]bool
+	prune    bool // a pass should look for instances to take down
+	cfgErr   error
+	cfgErrAt time.Time
+	loaded   time.Time
+	started  time.Time
+	root     *rootLock
+	passes   int
 }
 
 // instState is what the reconciler remembers of one instance.
@@ -129,6 +132,7 @@ func New(cfg Config) (*Reconciler, error) {
 		dirty:      newDirtySet(),
 		inst:       map[string]*instState{},
 		knownHosts: map[string]bool{},
+		pruned:     map[string]bool{},
 		started:    cfg.Now(),
 	}
 	r.hosts = &hosts{connect: cfg.Connect, policy: cfg.Retry, now: cfg.Now, log: cfg.Logger, m: map[string]*hostState{}, changed: r.hostChanged}
@@ -197,7 +201,7 @@ func (r *Reconciler) setDesired(d *Desired, reload bool) error {
 			s.st.NextAttempt = nil
 		}
 		s.st.Host, s.st.InFile = in.Host, true
-		r.knownHosts[in.Host] = true
+		r.knownHosts[HostKey(in.Host)] = true
 	}
 	for name, s := range r.inst {
 		if d.Config.Instance(name) == nil && s.st.InFile {
@@ -354,6 +358,7 @@ func (r *Reconciler) Snapshot() *Status {
 	hostNames := slices.Sorted(maps.Keys(r.knownHosts))
 	r.mu.Unlock()
 	s.Hosts = r.hosts.status(hostNames)
+	redactStatus(s)
 	return s
 }
 

@@ -61,7 +61,7 @@ type ConfigStatus struct {
 
 // HostStatus is one Docker host of the file.
 type HostStatus struct {
-	Host    string     `json:"host"` // as in the file; "" for the local default
+	Host    string     `json:"host"` // canonical (HostKey), without userinfo; "" for the local default
 	Addr    string     `json:"addr,omitempty"`
 	Known   bool       `json:"known"` // a connection was tried
 	Up      bool       `json:"up"`

@@ -7,12 +7,15 @@ import (
 
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/spec"
 )
 
 // engines connects to each Docker endpoint once, on first use, and
 // remembers a failure so that every instance of an unreachable host fails
-// at once with the same message while the others go on.
+// at once with the same message while the others go on. Endpoints are
+// keyed as the daemon keys them (reconcile.HostKey): one engine written
+// two ways is one connection.
 type engines struct {
 	progress io.Writer
 
@@ -26,6 +29,7 @@ func newEngines(progress io.Writer) *engines {
 }
 
 func (es *engines) get(ctx context.Context, host string) (*lifecycle.Engine, error) {
+	host = reconcile.HostKey(host)
 	es.mu.Lock()
 	defer es.mu.Unlock()
 	if e, ok := es.open[host]; ok {

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/spec"
 )
 
@@ -33,10 +34,11 @@ once per host. The admin image is pulled only for instances that run admin.`,
 			byHost := map[string][]string{}
 			var hosts []string
 			for _, in := range ins {
-				if _, ok := byHost[in.Host]; !ok {
-					hosts = append(hosts, in.Host)
+				host := reconcile.HostKey(in.Host)
+				if _, ok := byHost[host]; !ok {
+					hosts = append(hosts, host)
 				}
-				byHost[in.Host] = append(byHost[in.Host], imagesOf(in)...)
+				byHost[host] = append(byHost[host], imagesOf(in)...)
 			}
 			es := newEngines(cmd.ErrOrStderr())
 			defer es.close()
@@ -71,5 +73,5 @@ func hostName(host string) string {
 	if host == "" {
 		return "local engine"
 	}
-	return host
+	return reconcile.RedactHost(host)
 }
