@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -91,8 +90,9 @@ func Connect(ctx context.Context, host string, opts ...Option) (*Engine, error) 
 		return nil, fmt.Errorf("connect to docker host %q: %w", host, err)
 	}
 	e.cli, e.api = dockerCli, apiClient
-	if u, err := url.Parse(host); err == nil && strings.EqualFold(u.Scheme, "ssh") {
-		e.sshHost = spec.CanonicalHost(host)
+	if u, err := url.Parse(spec.CanonicalHost(host)); err == nil && u.Scheme == "ssh" {
+		u.User = nil // never printed; and the engine is the same whoever logs in
+		e.sshHost = u.String()
 	}
 	return e, nil
 }
@@ -105,7 +105,7 @@ func (e *Engine) Close() error {
 // Host returns the address the engine's client dials. Docker's client
 // reaches an ssh:// endpoint through an ssh process and knows it by a
 // placeholder URL that every such endpoint shares, so for those it is the
-// ssh destination.
+// ssh destination's host and port, in canonical form.
 func (e *Engine) Host() string {
 	if e.sshHost != "" {
 		return e.sshHost
