@@ -80,6 +80,8 @@ func TestSSHHostRunsAnInstanceThroughTheOperatorsSSH(t *testing.T) {
 		if n := helpers.extracted(); n > 0 {
 			t.Errorf("%d files were unpacked through helper containers: wbd wrote the instance's files through the engine behind %s, not here", n, in.Host)
 		}
+		// Only wbd run logs how it decided; should apply ever say so,
+		// it must not say the files are elsewhere.
 		if text := r.stdout + r.stderr; strings.Contains(text, "instance directories are on the docker host") {
 			t.Errorf("wbd apply says the files are on the docker host:\n%s", r)
 		}
