@@ -17,6 +17,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 	"github.com/wbd-dev/wbd/instdir"
 )
@@ -369,12 +370,22 @@ func (e *Engine) createHelper(ctx context.Context, root string) (string, error) 
 			// event stream about instances should not hear of it.
 			Labels: map[string]string{labelHelper: "files"},
 		},
-		HostConfig: &container.HostConfig{Binds: []string{root + ":" + helperMount}},
+		HostConfig: helperHostConfig(root),
 	})
 	if err != nil {
 		return "", fmt.Errorf("create a helper container: %w", err)
 	}
 	return res.ID, nil
+}
+
+// helperHostConfig bind-mounts root at helperMount. The short form lets
+// the engine create a missing root, as compose's bind mounts do not; a root
+// holding ':' cannot be written in it, and must then exist on the host.
+func helperHostConfig(root string) *container.HostConfig {
+	if !strings.Contains(root, ":") {
+		return &container.HostConfig{Binds: []string{root + ":" + helperMount}}
+	}
+	return &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: root, Target: helperMount}}}
 }
 
 // removeHelper removes a helper container, even when the caller's context

@@ -178,3 +178,20 @@ func proxyTo(ln net.Listener, sock string) {
 		}()
 	}
 }
+
+// A root may hold ':', which the short bind syntax cannot carry.
+func TestHostFilesRootWithColon(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	root := filepath.Join(t.TempDir(), "a:b")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := &hostFiles{e: e, root: root}
+	if err := h.MkdirAll(t.Context(), filepath.Join(root, "inst", "redis"), 0o755); err != nil {
+		t.Fatalf("MkdirAll under %s: %v", root, err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "inst", "redis")); err != nil || !fi.IsDir() {
+		t.Fatalf("redis: %v, %v; want a directory made through the engine", fi, err)
+	}
+}
