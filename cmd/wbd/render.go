@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/instdir"
+	"github.com/wbd-dev/wbd/render"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 func newRenderCmd(g *globals) *cobra.Command {
@@ -31,15 +33,21 @@ by a "# instance NAME" line; -o DIR writes DIR/NAME/compose.yaml instead.`,
   wbd render --all -o /tmp/rendered
   wbd render testing --json | jq '.services.app.environment'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.load()
-			if err != nil {
+			var (
+				ins     []*spec.Instance
+				results []*render.Result
+			)
+			err := interruptible(cmd.Context(), func() error {
+				cfg, err := g.load()
+				if err != nil {
+					return err
+				}
+				if ins, err = selectInstances(cfg, args, all); err != nil {
+					return err
+				}
+				results, err = renderInstances(cmd.Context(), cfg, ins)
 				return err
-			}
-			ins, err := selectInstances(cfg, args, all)
-			if err != nil {
-				return err
-			}
-			results, err := renderInstances(cmd.Context(), cfg, ins)
+			})
 			if err != nil {
 				return err
 			}

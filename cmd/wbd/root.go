@@ -70,7 +70,8 @@ one compose project per instance (postgres, redis with its cache on disk,
 an optional admin, and the app), rendered from a template and driven through
 the Docker Compose library.
 
-The file is found with -f, else $WBD_CONFIG, else ./instances.yaml.
+The file is found with -f, else $WBD_CONFIG, else ./instances.yaml. It
+must be a regular file (or a link to one) of at most ` + fmt.Sprint(spec.MaxFileSize>>20) + ` MiB.
 
 Exit codes: 0 success, 1 an operation failed or the file is invalid,
 2 the command line is wrong, 3 a change failed and was rolled back (or is

@@ -62,9 +62,15 @@ type validateError struct {
 func runValidate(cmd *cobra.Command, g *globals, asJSON bool) error {
 	ctx := cmd.Context()
 	res := validateResult{File: g.file, Instances: []instanceJSON{}, Errors: []validateError{}}
-	cfg, err := g.load()
-	if err == nil {
-		err = renderAll(ctx, cfg)
+	var cfg *spec.Config
+	err := interruptible(ctx, func() (err error) {
+		if cfg, err = g.load(); err == nil {
+			err = renderAll(ctx, cfg)
+		}
+		return err
+	})
+	if errors.Is(err, errStopped) {
+		return err
 	}
 	if err != nil {
 		var list spec.ErrorList
