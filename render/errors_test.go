@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/wbd-dev/wbd/spec"
@@ -50,5 +51,29 @@ func TestTemplateErrors(t *testing.T) {
 	}
 	if _, err := New(t.TempDir()); err == nil || !strings.Contains(err.Error(), "compose.yaml.tmpl") {
 		t.Errorf("New(dir without compose.yaml.tmpl)=%v, want an error naming the file", err)
+	}
+}
+
+// TestTemplateFiles: templates are read as the instances file is: a FIFO
+// is refused at once, never waited on, and a huge file is refused by size.
+func TestTemplateFiles(t *testing.T) {
+	fifo := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(fifo, "compose.yaml.tmpl"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	huge := t.TempDir()
+	if err := os.WriteFile(filepath.Join(huge, "compose.yaml.tmpl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(huge, "big.tmpl"), make([]byte, spec.MaxFileSize+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ dir, want string }{
+		{fifo, filepath.Join(fifo, "compose.yaml.tmpl") + ": is a named pipe (FIFO), not a regular file"},
+		{huge, filepath.Join(huge, "big.tmpl") + ": is 4194305 bytes; a template may be at most 4 MiB"},
+	} {
+		if _, err := New(tt.dir); err == nil || err.Error() != tt.want {
+			t.Errorf("New(%s) = %v, want %q", tt.dir, err, tt.want)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,16 +45,36 @@ type Renderer struct {
 
 // New parses the templates in dir, or wbd's embedded default when dir is "".
 func New(dir string) (*Renderer, error) {
-	fsys, where := fs.FS(templates.FS), "built-in "+templates.Main
-	if dir != "" {
-		fsys, where = os.DirFS(dir), filepath.Join(dir, templates.Main)
-		if _, err := fs.Stat(fsys, templates.Main); err != nil {
-			return nil, fmt.Errorf("templates %s: %w", dir, err)
+	t := template.New(templates.Main).Option("missingkey=error").Funcs(funcs)
+	if dir == "" {
+		t, err := t.ParseFS(templates.FS, "*.tmpl")
+		if err != nil {
+			return nil, fmt.Errorf("built-in %s: %w", templates.Main, err)
 		}
+		return &Renderer{tmpl: t, where: "built-in " + templates.Main}, nil
 	}
-	t, err := template.New(templates.Main).Option("missingkey=error").Funcs(funcs).ParseFS(fsys, "*.tmpl")
+	where := filepath.Join(dir, templates.Main)
+	if _, err := os.Stat(where); err != nil {
+		return nil, fmt.Errorf("templates %s: %w", dir, err)
+	}
+	names, err := filepath.Glob(filepath.Join(dir, "*.tmpl"))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("templates %s: %w", dir, err)
+	}
+	// Each file is read as the instances file is: a FIFO or a device in
+	// the directory must not hang or exhaust wbd.
+	for _, name := range names {
+		text, err := spec.ReadTemplate(name)
+		if err != nil {
+			return nil, err
+		}
+		tt := t
+		if base := filepath.Base(name); base != t.Name() {
+			tt = t.New(base)
+		}
+		if _, err := tt.Parse(string(text)); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
 	}
 	return &Renderer{tmpl: t, where: where}, nil
 }

@@ -30,7 +30,15 @@ func Load(path string) (*Config, error) {
 // ReadFile reads the instances file at path: only a regular file, and at
 // most MaxFileSize bytes of it. A FIFO, a device or a directory is refused
 // without being read, and without blocking on a FIFO that has no writer.
-func ReadFile(path string) ([]byte, error) {
+func ReadFile(path string) ([]byte, error) { return readConfig(path, "instances.yaml") }
+
+// ReadTemplate reads a compose template of the file's templates directory
+// under the same rules as ReadFile: it is as much the operator's input.
+func ReadTemplate(path string) ([]byte, error) { return readConfig(path, "a template") }
+
+// readConfig reads path as ReadFile does; what names the kind of file in
+// the size message.
+func readConfig(path, what string) ([]byte, error) {
 	// O_NONBLOCK makes opening a FIFO return at once; on the regular file
 	// this goes on to read it changes nothing.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -46,20 +54,20 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, fileError(path, "is %s, not a regular file", fileKind(fi.Mode()))
 	}
 	if fi.Size() > MaxFileSize {
-		return nil, tooLarge(path, fmt.Sprintf("%d bytes", fi.Size()))
+		return nil, tooLarge(path, what, fmt.Sprintf("%d bytes", fi.Size()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(data) > MaxFileSize {
-		return nil, tooLarge(path, fmt.Sprintf("more than %d bytes", MaxFileSize)) // it grew while read
+		return nil, tooLarge(path, what, fmt.Sprintf("more than %d bytes", MaxFileSize)) // it grew while read
 	}
 	return data, nil
 }
 
-func tooLarge(path, size string) error {
-	return fileError(path, "is %s; instances.yaml may be at most %d MiB", size, MaxFileSize>>20)
+func tooLarge(path, what, size string) error {
+	return fileError(path, "is %s; %s may be at most %d MiB", size, what, MaxFileSize>>20)
 }
 
 func fileError(path, format string, args ...any) error {
