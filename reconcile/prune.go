@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -136,8 +135,10 @@ func (r *Reconciler) wanted(d *Desired, host, addr, name string) bool {
 func owns(root string, p lifecycle.Project) bool {
 	dir := filepath.Join(root, p.Name)
 	if len(p.WorkingDirs) == 0 {
-		_, err := os.Stat(filepath.Join(dir, instdir.ComposeFile))
-		return err == nil
+		// Through the root, following no link: a linked directory could
+		// claim another root's project.
+		ok, err := instdir.LocalAt(root).Exists(context.Background(), filepath.Join(dir, instdir.ComposeFile))
+		return err == nil && ok
 	}
 	for _, wd := range p.WorkingDirs {
 		if filepath.Clean(wd) != dir {

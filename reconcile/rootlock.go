@@ -34,7 +34,7 @@ func (r *Reconciler) lockRoot(root string) error {
 }
 
 func acquireRoot(root, holder string) (*rootLock, error) {
-	unlock, err := instdir.LockFile(root, filepath.Join(root, ".wbd-daemon.lock"), holder)
+	unlock, err := instdir.LockFile(root, filepath.Join(root, DaemonLockFile), holder)
 	var held *instdir.HeldError
 	if errors.As(err, &held) {
 		return nil, fmt.Errorf("root %s is reconciled by another daemon: %s", root, held.Holder)
