@@ -57,7 +57,7 @@ go test -timeout 40m -count=1 ./...
 step "race detector on the concurrent packages"
 go test -timeout 20m -count=1 -race ./cache/...
 
-step "fuzz the instances.yaml parser"
+step "fuzz the instances.yaml parser and what render makes of it"
 go test ./spec -run '^$' -fuzz FuzzParse -fuzztime 20s -fuzzminimizetime 5s
 go test ./render -run '^$' -fuzz FuzzRenderExact -fuzztime 20s -fuzzminimizetime 5s
 
