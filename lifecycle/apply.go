@@ -44,7 +44,8 @@ type Report struct {
 	Adopted  []Container     // legacy containers replaced
 	Warnings []string
 	// Renamed lists the containers an interrupted recreate left under a
-	// temporary name that Apply gave back theirs: "ID_app -> app".
+	// temporary name that Apply gave back theirs, "ID_app -> app", or
+	// removed, never started, beside the one they were to replace.
 	Renamed []string
 	// Touched is set once Apply acted on a container or network: an
 	// error before that changed nothing.
@@ -113,13 +114,15 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if ms, err := e.Misnamed(ctx, project); err == nil && len(ms) > 0 {
 		renamed, err := e.FixNames(ctx, ms)
 		if len(renamed) > 0 {
-			log.Warn("renamed containers an interrupted recreate left", "renamed", renamed)
+			log.Warn("put right the names an interrupted recreate left", "renamed", renamed)
 		}
 		rep.Renamed = renamed
 		if err != nil {
 			return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 		}
-		e.awaitNames(ctx, project)
+		if len(renamed) > 0 {
+			e.awaitNames(ctx, project)
+		}
 	}
 	err = s.compose.Create(ctx, p, api.CreateOptions{
 		RemoveOrphans:        true,

@@ -54,20 +54,36 @@ func misnamed(p *types.Project, in *instance) []Misnamed {
 }
 
 // FixNames renames each misnamed container to its name, when no other
-// container holds that name (then compose's next apply decides).
-func (e *Engine) FixNames(ctx context.Context, ms []Misnamed) (renamed []string, err error) {
+// container holds that name. When the one holding it is the container an
+// interrupted recreate was replacing, the misnamed one is that recreate's
+// new container, never started: it is removed, since compose, seeing two
+// containers of one service, would recreate both and race for the name.
+func (e *Engine) FixNames(ctx context.Context, ms []Misnamed) (fixed []string, err error) {
 	for _, m := range ms {
-		_, err := e.api.ContainerInspect(ctx, m.Want, client.ContainerInspectOptions{})
+		holder, err := e.api.ContainerInspect(ctx, m.Want, client.ContainerInspectOptions{})
 		switch {
 		case err == nil:
-			continue // the name is taken
+			if !unstartedReplacement(m, holder.Container.ID) {
+				continue // the name is another's: compose decides
+			}
+			if _, err := e.api.ContainerRemove(ctx, m.ID, client.ContainerRemoveOptions{}); err != nil && !errdefs.IsNotFound(err) {
+				return fixed, fmt.Errorf("remove %s, left unstarted by an interrupted recreate: %w", m.Name, err)
+			}
+			fixed = append(fixed, m.Name+" removed (never started; "+m.Want+" still runs)")
+			continue
 		case !errdefs.IsNotFound(err):
-			return renamed, fmt.Errorf("rename %s: %w", m.Name, err)
+			return fixed, fmt.Errorf("rename %s: %w", m.Name, err)
 		}
 		if _, err := e.api.ContainerRename(ctx, m.ID, client.ContainerRenameOptions{NewName: m.Want}); err != nil {
-			return renamed, fmt.Errorf("rename %s to %s: %w", m.Name, m.Want, err)
+			return fixed, fmt.Errorf("rename %s to %s: %w", m.Name, m.Want, err)
 		}
-		renamed = append(renamed, m.Name+" -> "+m.Want)
+		fixed = append(fixed, m.Name+" -> "+m.Want)
 	}
-	return renamed, nil
+	return fixed, nil
+}
+
+// unstartedReplacement reports whether m is the container compose creates
+// as ID_NAME to replace container holderID, named NAME, and never started.
+func unstartedReplacement(m Misnamed, holderID string) bool {
+	return m.State == "created" && len(holderID) >= 12 && m.Name == holderID[:12]+"_"+m.Want
 }

@@ -50,3 +50,32 @@ func TestApplyRestoresTheNameAnInterruptedRecreateLeft(t *testing.T) {
 		t.Errorf("plan after apply = %+v, %v; want nothing to do", plan, err)
 	}
 }
+
+// An interrupt between compose's create of ID_NAME and its removal of the
+// old NAME leaves both. The unstarted one is removed, and the next apply
+// of a change recreates the app once, under its name.
+func TestApplyRemovesTheUnstartedContainerOfAnInterruptedRecreate(t *testing.T) {
+	t.Parallel()
+	e := testEngine(t)
+	f := newFixture(t, e)
+	apply(t, e, f.project(t), ApplyOptions{})
+	old := inspect(t, e, f.Name)
+	tmp := old.ID[:12] + "_" + f.Name
+	if _, err := e.api.ContainerCreate(t.Context(), client.ContainerCreateOptions{Config: old.Config, Name: tmp}); err != nil {
+		t.Fatal(err)
+	}
+
+	f.AppExtra = "two"
+	rep := apply(t, e, f.project(t), ApplyOptions{})
+	now := inspect(t, e, f.Name)
+	if now.ID == old.ID || now.State == nil || !now.State.Running {
+		t.Errorf("%s is %.12s (running %v), want a new, running container", f.Name, now.ID, now.State != nil && now.State.Running)
+	}
+	if _, err := e.api.ContainerInspect(t.Context(), tmp, client.ContainerInspectOptions{}); err == nil {
+		t.Errorf("%s is still there", tmp)
+	}
+	want := tmp + " removed (never started; " + f.Name + " still runs)"
+	if !slices.Contains(rep.Renamed, want) {
+		t.Errorf("report says %q, want %q", rep.Renamed, want)
+	}
+}
