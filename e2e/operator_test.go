@@ -30,6 +30,8 @@ type operator struct {
 	root      string // the file's root: instance NAME lives in root/NAME
 	file      string
 	instances []*instance // in file order
+	// env is wbd's environment; nil is the test's own.
+	env []string
 }
 
 // instance is one entry of instances.yaml as the operator writes it.
@@ -121,7 +123,7 @@ func (o *operator) wbd(args ...string) result {
 	defer cancel()
 	full := append([]string{"-f", o.file}, args...)
 	cmd := exec.CommandContext(ctx, wbdBin, full...)
-	cmd.Dir = o.dir
+	cmd.Dir, cmd.Env = o.dir, o.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

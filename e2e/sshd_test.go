@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -277,24 +275,8 @@ func (s *sshServer) requireNoLeftovers(t *testing.T, after string) {
 // wbd runs the wbd binary on o's file as the operator of s's HOME.
 func (s *sshServer) wbd(t *testing.T, o *operator, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wbdTimeout)
-	defer cancel()
-	full := append([]string{"-f", o.file}, args...)
-	cmd := exec.CommandContext(ctx, wbdBin, full...)
-	cmd.Dir, cmd.Env = o.dir, s.env()
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{args: full, stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	default:
-		t.Fatalf("run wbd %s: %v", strings.Join(full, " "), err)
-	}
-	return r
+	o.env = s.env()
+	return o.wbd(args...)
 }
 
 // lookPathOr finds an OpenSSH program on PATH or at fallback, skipping the
