@@ -16,6 +16,10 @@ import (
 type Misnamed struct {
 	Container
 	Want string // the name the project gives it
+	// Unstarted is set when the container holding Want is the one this
+	// container was created to replace, and this one never started:
+	// Apply removes it rather than renaming it.
+	Unstarted bool
 }
 
 // Misnamed lists the containers of instance project.Name whose name is not
@@ -39,6 +43,11 @@ func (e *Engine) Misnamed(ctx context.Context, project *types.Project) ([]Misnam
 // misnamed lists in's containers not named as p names them, in stop order.
 func misnamed(p *types.Project, in *instance) []Misnamed {
 	var out []Misnamed
+	holder := map[string]string{} // name -> ID
+	for _, c := range in.containers {
+		ct := toContainer(c)
+		holder[ct.Name] = ct.ID
+	}
 	for _, c := range in.containers {
 		svc, ok := p.Services[c.Labels[api.ServiceLabel]]
 		if !ok {
@@ -46,7 +55,9 @@ func misnamed(p *types.Project, in *instance) []Misnamed {
 		}
 		ct := toContainer(c)
 		if want := containerName(p, svc); ct.Name != want {
-			out = append(out, Misnamed{Container: ct, Want: want})
+			m := Misnamed{Container: ct, Want: want}
+			m.Unstarted = unstartedReplacement(m, holder[want])
+			out = append(out, m)
 		}
 	}
 	slices.SortFunc(out, func(a, b Misnamed) int { return stopRank(a.Service) - stopRank(b.Service) })

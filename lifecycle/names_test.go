@@ -66,7 +66,15 @@ func TestApplyRemovesTheUnstartedContainerOfAnInterruptedRecreate(t *testing.T) 
 	}
 
 	f.AppExtra = "two"
-	rep := apply(t, e, f.project(t), ApplyOptions{})
+	p := f.project(t)
+	plan, err := e.Plan(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Renames) != 1 || !plan.Renames[0].Unstarted || !strings.Contains(plan.String(), "app remove ("+tmp+": never started; "+f.Name+" still runs)") {
+		t.Errorf("plan = %s (%+v), want %s removed", plan, plan.Renames, tmp)
+	}
+	rep := apply(t, e, p, ApplyOptions{})
 	now := inspect(t, e, f.Name)
 	if now.ID == old.ID || now.State == nil || !now.State.Running {
 		t.Errorf("%s is %.12s (running %v), want a new, running container", f.Name, now.ID, now.State != nil && now.State.Running)

@@ -24,7 +24,8 @@ type Plan struct {
 	// refuses unless ApplyOptions.Adopt, which replaces them.
 	Legacy []Container
 	// Renames lists containers an interrupted recreate left under a
-	// temporary name, which Apply gives back their names.
+	// temporary name, which Apply gives back their names, or removes
+	// when they never started beside the one they were to replace.
 	Renames []Misnamed
 }
 
@@ -173,6 +174,10 @@ func (p Plan) String() string {
 		parts = append(parts, fmt.Sprintf("%d legacy containers in the way", len(p.Legacy)))
 	}
 	for _, m := range p.Renames {
+		if m.Unstarted {
+			parts = append(parts, m.Service+" remove ("+m.Name+": never started; "+m.Want+" still runs)")
+			continue
+		}
 		parts = append(parts, m.Service+" rename ("+m.Name+" -> "+m.Want+")")
 	}
 	for _, s := range p.Services {

@@ -98,6 +98,10 @@ func printPlans(w io.Writer, plans []lifecycle.Plan) {
 			fmt.Fprintf(tw, "%s\t-\t%s\tin the way\tlegacy container without compose labels: wbd apply --adopt %s\n", p.Instance, c.Name, p.Instance)
 		}
 		for _, m := range p.Renames {
+			if m.Unstarted {
+				fmt.Fprintf(tw, "%s\t%s\t%s\tremove\tnever started by an interrupted recreate; %s still runs\n", p.Instance, m.Service, m.Name, m.Want)
+				continue
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\trename\tto %s: left so by an interrupted recreate\n", p.Instance, m.Service, m.Name, m.Want)
 		}
 	}
@@ -138,6 +142,9 @@ type renameJSON struct {
 	From    string `json:"from"`
 	To      string `json:"to"`
 	ID      string `json:"id"`
+	// Remove: the container never started beside the one it was to
+	// replace, and apply removes it instead.
+	Remove bool `json:"remove"`
 }
 
 func toPlanJSON(p lifecycle.Plan) planJSON {
@@ -153,7 +160,7 @@ func toPlanJSON(p lifecycle.Plan) planJSON {
 		out.Legacy = append(out.Legacy, containerJSON{Name: c.Name, ID: c.ID, Image: c.Image, State: c.State})
 	}
 	for _, m := range p.Renames {
-		out.Renames = append(out.Renames, renameJSON{Service: m.Service, From: m.Name, To: m.Want, ID: m.ID})
+		out.Renames = append(out.Renames, renameJSON{Service: m.Service, From: m.Name, To: m.Want, ID: m.ID, Remove: m.Unstarted})
 	}
 	return out
 }
