@@ -219,15 +219,11 @@ func (c *Cache[U, V, T]) lookup(ctx context.Context, uhash, vhash string, anyVer
 		c.n.misses.Add(1)
 		return zero, false
 	}
-	version, data, err := splitEnvelope(raw)
-	if err == nil && !anyVersion && version != vhash {
+	v, stale, err := readEntry[T](c.cfg.codec, raw, vhash, anyVersion)
+	if stale {
 		c.n.staleMisses.Add(1)
 		c.n.misses.Add(1)
 		return zero, false
-	}
-	var v T
-	if err == nil {
-		err = c.cfg.codec.Unmarshal(data, &v)
 	}
 	if err != nil {
 		// An entry this code cannot read is a miss; the load's store

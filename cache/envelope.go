@@ -31,15 +31,39 @@ var errEnvelope = errors.New("cache entry is not {versionHash, data}")
 // megabytes of) data is parsed. Entries written by appendEnvelope or by
 // JSON.stringify take the fast path; anything else valid is decoded in full.
 func splitEnvelope(raw []byte) (vhash string, data []byte, err error) {
-	if rest, ok := bytes.CutPrefix(raw, envelopeHead); ok && len(rest) > 0 && rest[0] == '"' {
-		// A version hash without escapes ends at the next quote.
-		if end := bytes.IndexByte(rest[1:], '"'); end >= 0 && bytes.IndexByte(rest[1:end+1], '\\') < 0 {
-			vhash = string(rest[1 : end+1])
-			if data, ok := bytes.CutPrefix(rest[end+2:], envelopeData); ok && len(data) > 1 && data[len(data)-1] == '}' {
-				return vhash, data[:len(data)-1], nil
-			}
-		}
+	if v, d, ok := scanEnvelope(raw); ok {
+		return string(v), d, nil
 	}
+	return decodeEnvelope(raw)
+}
+
+// scanEnvelope locates the version hash and the data of an entry in the
+// exact shape appendEnvelope and JSON.stringify write, a version hash
+// without escapes, without decoding or copying anything: both results alias
+// raw. ok is false for any other shape, which decodeEnvelope then reads.
+//
+// It does not check that data is one JSON value: an entry with more keys
+// after "data" yields data followed by them, which the codec rejects as
+// trailing text, and the caller then falls back to decodeEnvelope.
+func scanEnvelope(raw []byte) (vhash, data []byte, ok bool) {
+	rest, ok := bytes.CutPrefix(raw, envelopeHead)
+	if !ok || len(rest) == 0 || rest[0] != '"' {
+		return nil, nil, false
+	}
+	end := bytes.IndexByte(rest[1:], '"')
+	if end < 0 || bytes.IndexByte(rest[1:end+1], '\\') >= 0 {
+		return nil, nil, false
+	}
+	data, ok = bytes.CutPrefix(rest[end+2:], envelopeData)
+	if !ok || len(data) < 2 || data[len(data)-1] != '}' {
+		return nil, nil, false
+	}
+	return rest[1 : end+1], data[:len(data)-1], true
+}
+
+// decodeEnvelope reads any valid JSON object with a string "versionHash"
+// and a "data", in any order and spacing, with encoding/json.
+func decodeEnvelope(raw []byte) (vhash string, data []byte, err error) {
 	var e struct {
 		VersionHash *string         `json:"versionHash"`
 		Data        json.RawMessage `json:"data"`
