@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"unicode/utf8"
 )
 
 // An entry's value is JSON.stringify({versionHash, data}) as the TypeScript
@@ -51,7 +52,7 @@ func scanEnvelope(raw []byte) (vhash, data []byte, ok bool) {
 		return nil, nil, false
 	}
 	end := bytes.IndexByte(rest[1:], '"')
-	if end < 0 || bytes.IndexByte(rest[1:end+1], '\\') >= 0 {
+	if end < 0 || !plainString(rest[1:end+1]) {
 		return nil, nil, false
 	}
 	data, ok = bytes.CutPrefix(rest[end+2:], envelopeData)
@@ -59,6 +60,21 @@ func scanEnvelope(raw []byte) (vhash, data []byte, ok bool) {
 		return nil, nil, false
 	}
 	return rest[1 : end+1], data[:len(data)-1], true
+}
+
+// plainString reports whether s, between quotes, is a JSON string that
+// means its own bytes: no escapes, no control characters, valid UTF-8.
+func plainString(s []byte) bool {
+	ascii := true
+	for _, b := range s {
+		switch {
+		case b < 0x20 || b == '\\':
+			return false
+		case b >= 0x80:
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(s)
 }
 
 // decodeEnvelope reads any valid JSON object with a string "versionHash"
