@@ -144,7 +144,7 @@ type renameJSON struct {
 	ID      string `json:"id"`
 	// Remove: the container never started beside the one it was to
 	// replace, and apply removes it instead.
-	Remove bool `json:"remove"`
+	Remove bool `json:"remove,omitempty"`
 }
 
 func toPlanJSON(p lifecycle.Plan) planJSON {
