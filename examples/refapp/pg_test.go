@@ -39,7 +39,7 @@ type postgresServer struct {
 
 // testDatabase returns the config of a fresh, empty database, skipping the
 // test (failing it when CI is set) if Postgres cannot be run here.
-func testDatabase(t *testing.T) postgresConfig {
+func testDatabase(t testing.TB) postgresConfig {
 	t.Helper()
 	pgOnce.Do(func() { pgServer, pgSkip, pgErr = startPostgres() })
 	if pgSkip != "" {
