@@ -21,8 +21,9 @@ type ApplyOptions struct {
 	// WaitTimeout bounds the wait for containers to run and be healthy;
 	// zero means two minutes.
 	WaitTimeout time.Duration
-	// Steady is how long the containers Apply starts must then keep
-	// running, unrestarted and not unhealthy; zero skips the watch.
+	// Steady is how long the containers Apply starts, and those it finds
+	// started less than Steady ago, must keep running since they started,
+	// unrestarted and not unhealthy; zero skips the watch.
 	Steady time.Duration
 }
 
@@ -63,8 +64,10 @@ type ServiceReport struct {
 // --remove-orphans --wait`: it creates what is missing, recreates the
 // containers whose configuration or image changed (compose's config hash),
 // leaves the others untouched, removes orphans, starts everything and waits
-// until it runs and is healthy. An optional service (redis) that does not
-// start is a warning in the Report. Apply refuses with a *LegacyError when
+// until it runs and is healthy. With nothing to change it touches nothing
+// and, when every container is ready and steady already, returns at once
+// (see Confirm). An optional service (redis) that does not start is a
+// warning in the Report. Apply refuses with a *LegacyError when
 // the imperative CLI's containers are in the way, unless opts.Adopt.
 func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOptions) (Report, error) {
 	p, missing, err := e.desired(ctx, project)
@@ -80,12 +83,17 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if err != nil {
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
-	legacy, err := e.inTheWay(ctx, p)
+	legacy, own, err := e.holders(ctx, p)
 	if err != nil {
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
 	if len(legacy) > 0 && !opts.Adopt {
 		return rep, &LegacyError{Instance: p.Name, Containers: legacy}
+	}
+	if len(legacy) == 0 {
+		if services, ok := e.unchanged(ctx, p, in, own); ok {
+			return e.hold(ctx, p, services, opts)
+		}
 	}
 	s, err := e.session(e.progress)
 	if err != nil {
@@ -193,11 +201,19 @@ func (a Action) pastTense() string {
 // names, and refuses when a container holding one of those names belongs
 // to something else.
 func (e *Engine) inTheWay(ctx context.Context, p *types.Project) ([]Container, error) {
+	legacy, _, err := e.holders(ctx, p)
+	return legacy, err
+}
+
+// holders is inTheWay that also returns what the engine said of the
+// instance's own containers holding the project's names, by service.
+func (e *Engine) holders(ctx context.Context, p *types.Project) ([]Container, map[string]container.InspectResponse, error) {
 	legacy, err := e.Legacy(ctx, p.Name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var foreign []string
+	own := map[string]container.InspectResponse{}
 	for _, svc := range p.Services {
 		name := containerName(p, svc)
 		c, err := e.api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
@@ -207,6 +223,7 @@ func (e *Engine) inTheWay(ctx context.Context, p *types.Project) ([]Container, e
 		labels := c.Container.Config.Labels
 		switch {
 		case labels[api.ProjectLabel] == p.Name && owned(labels):
+			own[svc.Name] = c.Container
 		case labels[api.ProjectLabel] == "" && slices.ContainsFunc(legacy, func(l Container) bool { return l.ID == c.Container.ID }):
 		default:
 			foreign = append(foreign, "container "+name)
@@ -214,9 +231,9 @@ func (e *Engine) inTheWay(ctx context.Context, p *types.Project) ([]Container, e
 	}
 	if len(foreign) > 0 {
 		slices.Sort(foreign)
-		return nil, &NotOwnedError{Instance: p.Name, Resources: foreign}
+		return nil, nil, &NotOwnedError{Instance: p.Name, Resources: foreign}
 	}
-	return legacy, nil
+	return legacy, own, nil
 }
 
 // compare tells, per service, what happened between before and the states

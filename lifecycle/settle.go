@@ -14,10 +14,12 @@ import (
 // change, even when it answered its healthcheck first.
 const DefaultSteady = 3 * time.Second
 
-// settle watches the containers an apply created, recreated or started
-// until each has run for window since it started, and fails when one exits,
-// restarts or turns unhealthy meanwhile. An optional service that does so
-// is a warning: the instance runs without it.
+// settle watches the containers an apply created, recreated or started,
+// and those it left running that started less than window ago (the engine
+// restarted one, or an earlier apply was cut short), until each has run for
+// window since it started, and fails when one exits, restarts or turns
+// unhealthy meanwhile. An optional service that does so is a warning: the
+// instance runs without it.
 func (e *Engine) settle(ctx context.Context, p *types.Project, services []ServiceReport, window time.Duration) (warnings []string, err error) {
 	optional := optionalServices(p)
 	type watched struct {
@@ -26,7 +28,7 @@ func (e *Engine) settle(ctx context.Context, p *types.Project, services []Servic
 	}
 	var ws []*watched
 	for _, s := range services {
-		if s.Action == ActionCreate || s.Action == ActionRecreate || s.Action == ActionStart {
+		if s.Action == ActionCreate || s.Action == ActionRecreate || s.Action == ActionStart || recent(s.ServiceState, window) {
 			ws = append(ws, &watched{first: s.ServiceState})
 		}
 	}
@@ -81,4 +83,10 @@ func (e *Engine) settle(ctx context.Context, p *types.Project, services []Servic
 func steadyAs(first, now ServiceState) bool {
 	return now.State == "running" && now.Health != "unhealthy" &&
 		now.Restarts == first.Restarts && now.StartedAt.Equal(first.StartedAt) && now.Container == first.Container
+}
+
+// recent reports whether st is a running container that started less than
+// window ago: it has not yet shown it keeps running.
+func recent(st ServiceState, window time.Duration) bool {
+	return st.State == "running" && time.Since(st.StartedAt) < window
 }

@@ -39,15 +39,31 @@ func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, tim
 		timeout = defaultWaitTimeout
 	}
 	deadline := time.Now().Add(timeout)
-	optional := optionalServices(p)
-	optErrs, err := e.startStages(ctx, s, p, optional, deadline)
+	optErrs, err := e.startStages(ctx, s, p, optionalServices(p), deadline)
 	if err != nil {
 		err = fmt.Errorf("start %s: %w", p.Name, err)
 	}
+	res, notReady := e.awaitReady(ctx, s, p, inStartOrder(p.ServiceNames()), optErrs, deadline, timeout)
+	switch {
+	case res == nil:
+		return nil, notReady
+	case notReady != nil:
+		return res, errors.Join(notReady, err)
+	}
+	return res, err
+}
+
+// awaitReady is stage 2 of startAll for services: it waits until each
+// runs, and is healthy when it has a healthcheck, or deadline passes. An
+// optional service not ready is a warning (optErrs says why it did not
+// start, when startAll knows); another is in the *NotReadyError. The
+// result is nil when the wait itself failed.
+func (e *Engine) awaitReady(ctx context.Context, s *session, p *types.Project, services []string, optErrs map[string]error, deadline time.Time, timeout time.Duration) (*startResult, error) {
+	optional := optionalServices(p)
 	res := &startResult{}
 	var failed []ServiceState
 	waitErr := s.run(ctx, "wait", func(ctx context.Context) error {
-		states, err := e.waitReady(ctx, s, p.Name, inStartOrder(p.ServiceNames()), max(time.Until(deadline), time.Second))
+		states, err := e.waitReady(ctx, s, p.Name, services, max(time.Until(deadline), time.Second))
 		res.states = states
 		for _, st := range states {
 			switch {
@@ -74,9 +90,9 @@ func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, tim
 		if !time.Now().Before(deadline) {
 			nr.Timeout = timeout
 		}
-		return res, errors.Join(nr, err)
+		return res, nr
 	}
-	return res, err
+	return res, nil
 }
 
 // startStages runs stage 1 of startAll, one compose call per wave (see
