@@ -68,6 +68,14 @@ func BenchmarkCachedRequest(b *testing.B) {
 			}
 		}
 	})
+	b.Run("QueryThenHit", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := datasetVersion(b.Context(), db, "hmis"); err != nil {
+				b.Fatal(err)
+			}
+			hit(b)
+		}
+	})
 	b.Run("Interleaved", func(b *testing.B) {
 		var tReq, tHit time.Duration
 		for b.Loop() {
