@@ -136,20 +136,11 @@ func (o *op) converge(ctx context.Context, project *types.Project, yaml []byte, 
 	if err != nil {
 		return Outcome{Result: Failed}, err
 	}
-	o.settlePending(plan, next.SpecHash)
-	cur := o.hist.Current()
 	if plan.Empty() {
-		// The engine runs it already: the history says so too, so that
-		// a later failure has it to go back to.
-		if cur == nil || cur.SpecHash != next.SpecHash {
-			if cur == nil && next.Cause == revision.CauseApply {
-				next.Cause = revision.CauseBaseline
-			}
-			next.Verdict, next.Changes = revision.Healthy, "none: the engine ran it already"
-			cur = o.record(next, yaml)
-		}
-		return Outcome{Result: Unchanged, Summary: "unchanged", Revision: number(cur)}, nil
+		return o.unchanged(ctx, project, yaml, next)
 	}
+	o.settlePending(false, next.SpecHash)
+	cur := o.hist.Current()
 	if len(plan.Legacy) > 0 && !o.opts.Apply.Adopt {
 		return Outcome{Result: Failed}, &lifecycle.LegacyError{Instance: o.in.Name, Containers: plan.Legacy}
 	}
@@ -189,6 +180,41 @@ func (o *op) converge(ctx context.Context, project *types.Project, yaml []byte, 
 		return out, err
 	}
 	return o.rollBack(ctx, rev, cur, err)
+}
+
+// confirmer is an Engine that can tell, in a few reads, that an instance
+// whose plan is empty runs and is healthy, waiting for the containers that
+// started less than the steady window ago (*lifecycle.Engine). Without it
+// an empty plan is taken for a healthy instance.
+type confirmer interface {
+	Confirm(ctx context.Context, project *types.Project, opts lifecycle.ApplyOptions) (lifecycle.Report, error)
+}
+
+// unchanged ends an operation whose plan is empty: nothing is applied and
+// no revision is added, unless the history does not know yet that the
+// engine runs next.
+func (o *op) unchanged(ctx context.Context, project *types.Project, yaml []byte, next revision.Revision) (Outcome, error) {
+	var warnings []string
+	if c, ok := o.eng.(confirmer); ok {
+		rep, err := c.Confirm(ctx, project, o.opts.Apply)
+		if err != nil {
+			o.settlePending(false, next.SpecHash)
+			return Outcome{Result: Failed, Warnings: rep.Warnings, Revision: number(o.hist.Current())}, err
+		}
+		warnings = rep.Warnings
+	}
+	o.settlePending(true, next.SpecHash)
+	cur := o.hist.Current()
+	// The engine runs it already: the history says so too, so that a
+	// later failure has it to go back to.
+	if cur == nil || cur.SpecHash != next.SpecHash {
+		if cur == nil && next.Cause == revision.CauseApply {
+			next.Cause = revision.CauseBaseline
+		}
+		next.Verdict, next.Changes = revision.Healthy, "none: the engine ran it already"
+		cur = o.record(next, yaml)
+	}
+	return Outcome{Result: Unchanged, Summary: "unchanged", Warnings: warnings, Revision: number(cur)}, nil
 }
 
 // rollBack restores cur after rev failed with cause.
@@ -231,13 +257,14 @@ func (o *op) prepare(ctx context.Context, yaml []byte) error {
 }
 
 // settlePending gives a revision an interrupted apply left pending its
-// verdict: healthy when the engine matches it now, failed otherwise.
-func (o *op) settlePending(plan lifecycle.Plan, spec string) {
+// verdict: healthy when the engine runs spec, healthy (running is set),
+// and that is the revision's spec; failed otherwise.
+func (o *op) settlePending(running bool, spec string) {
 	n := o.hist.Newest()
 	if n == nil || n.Verdict != revision.Pending {
 		return
 	}
-	if plan.Empty() && n.SpecHash == spec {
+	if running && n.SpecHash == spec {
 		n.Verdict, n.Reason = revision.Healthy, "found running after an interrupted apply"
 	} else {
 		n.Verdict, n.Reason = revision.Failed, "interrupted before it was known to be healthy"
