@@ -92,3 +92,23 @@ func TestAPendingRevisionIsHealthyOnlyOnceConfirmed(t *testing.T) {
 		})
 	}
 }
+
+func TestOnlyUnchangedLeavesAChangeForLater(t *testing.T) {
+	s := newStory(t)
+	if _, err := s.apply("app:1", Options{}); err != nil {
+		t.Fatal(err)
+	}
+	eng := &confirmingEngine{fakeEngine: s.eng}
+	in, res := s.file("app:1")
+	if out, err := Apply(t.Context(), eng, in, res, Options{OnlyUnchanged: true}); err != nil || out.Result != Unchanged || eng.confirms != 1 {
+		t.Fatalf("unchanged: %+v, %v, %d confirms; want unchanged, confirmed", out, err, eng.confirms)
+	}
+	in, res = s.file("app:2")
+	if out, err := Apply(t.Context(), eng, in, res, Options{OnlyUnchanged: true}); err != nil || out.Result != Deferred {
+		t.Fatalf("changed: %+v, %v; want deferred", out, err)
+	}
+	if fmt.Sprint(s.eng.applies) != "[app:1]" {
+		t.Fatalf("changed: applies %v, want none", s.eng.applies)
+	}
+	s.want("1 healthy")
+}

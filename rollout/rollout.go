@@ -39,8 +39,17 @@ type Options struct {
 	Apply lifecycle.ApplyOptions
 	// RetryFailed applies a spec even though it was rolled back before.
 	RetryFailed bool
+	// OnlyUnchanged makes Apply stop short of any change: an instance
+	// whose plan is not empty is left as it is, Outcome Deferred, for a
+	// later Apply without it. Many instances can be checked at once
+	// this way, and the changes then made in order.
+	OnlyUnchanged bool
 	Logger      *slog.Logger
 }
+
+// Deferred: Options.OnlyUnchanged was set and the instance has changes
+// to make; nothing was done.
+const Deferred Result = "deferred"
 
 // op is one operation on one instance, its lock held.
 type op struct {
@@ -95,7 +104,7 @@ func (o *op) apply(ctx context.Context, res *render.Result) (Outcome, error) {
 	want := revision.Hash(o.in.Host, res.YAML)
 	if pin := o.hist.Pin(want); pin != nil {
 		out, err := o.repair(ctx, pin)
-		if err == nil {
+		if err == nil && out.Result != Deferred {
 			out.Result = Pinned
 			out.Summary = fmt.Sprintf("pinned to revision %d by wbd rollback; `wbd rollback %s --release` returns to the file", pin.Number, o.in.Name)
 		}
@@ -108,7 +117,7 @@ func (o *op) apply(ctx context.Context, res *render.Result) (Outcome, error) {
 		}
 		if cur != nil {
 			out, err := o.repair(ctx, cur)
-			if err != nil {
+			if err != nil || out.Result == Deferred {
 				return out, err
 			}
 			out.Result, out.Failed = Held, held
@@ -138,6 +147,9 @@ func (o *op) converge(ctx context.Context, project *types.Project, yaml []byte, 
 	}
 	if plan.Empty() {
 		return o.unchanged(ctx, project, yaml, next)
+	}
+	if o.opts.OnlyUnchanged {
+		return Outcome{Result: Deferred}, nil
 	}
 	o.settlePending(false, next.SpecHash)
 	cur := o.hist.Current()
