@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -117,14 +118,34 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, o
 	}
 	es := newEngines(stderr)
 	defer es.close()
-	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "applied", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
+	step := func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		eng, err := es.get(ctx, in.Host)
 		if err != nil {
 			return "", nil, err
 		}
 		out, err := rollout.Apply(ctx, eng, in, results[in.Name], opts)
 		return out.Summary, out.Warnings, err
-	})
+	}
+	if len(ins) == 1 {
+		return report(stdout, stderr, "apply", eachInstance(ctx, ins, f.parallel, f.keepGoing, "applied", step), f.asJSON)
+	}
+	// Most of a rollout is usually unchanged: those instances are checked
+	// all at once, the changes made in file order.
+	check := func(ctx context.Context, in *spec.Instance) (string, []string, bool, error) {
+		eng, err := es.get(ctx, in.Host)
+		if err != nil {
+			return "", nil, false, err
+		}
+		only := opts
+		only.OnlyUnchanged = true
+		out, err := rollout.Apply(ctx, eng, in, results[in.Name], only)
+		if err == nil && out.Result == rollout.Deferred {
+			return "", nil, true, nil
+		}
+		return out.Summary, out.Warnings, false, err
+	}
+	checks := max(f.parallel, 2*runtime.GOMAXPROCS(0))
+	outs := eachChanged(ctx, ins, checks, f.parallel, f.keepGoing, "applied", check, step)
 	return report(stdout, stderr, "apply", outs, f.asJSON)
 }
 

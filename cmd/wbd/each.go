@@ -32,6 +32,46 @@ type stepFunc func(ctx context.Context, in *spec.Instance) (summary string, warn
 // After a failure no further instance starts unless keepGoing; those that
 // never started are reported untouched.
 func eachInstance(ctx context.Context, ins []*spec.Instance, parallel int, keepGoing bool, done string, step stepFunc) []outcome {
+	return eachKnown(ctx, ins, nil, parallel, keepGoing, done, step)
+}
+
+// checkFunc tells, changing nothing, what became of an instance that needs
+// no change, or that it needs one (changed; the rest is then unset).
+type checkFunc func(ctx context.Context, in *spec.Instance) (summary string, warnings []string, changed bool, err error)
+
+// eachChanged is eachInstance for a rollout where most instances need no
+// change: check first tells those apart, checks at a time in any order, and
+// step then runs in file order on the others only. The outcomes read as
+// eachInstance's would: an instance after a failure that stops the rollout
+// is untouched, checked or not.
+func eachChanged(ctx context.Context, ins []*spec.Instance, checks, parallel int, keepGoing bool, done string, check checkFunc, step stepFunc) []outcome {
+	known := make([]*outcome, len(ins))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, max(checks, 1))
+	for i, in := range ins {
+		slots <- struct{}{}
+		if ctx.Err() != nil {
+			<-slots
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			start := time.Now()
+			summary, warnings, changed, err := check(ctx, in)
+			if !changed {
+				o := outcomeOf(in, done, summary, warnings, err, time.Since(start))
+				known[i] = &o
+			}
+		}()
+	}
+	wg.Wait()
+	return eachKnown(ctx, ins, known, parallel, keepGoing, done, step)
+}
+
+// eachKnown is eachInstance where known[i], when not nil, is already what
+// became of ins[i]: it counts in the rollout's order, step is not run.
+func eachKnown(ctx context.Context, ins []*spec.Instance, known []*outcome, parallel int, keepGoing bool, done string, step stepFunc) []outcome {
 	if parallel < 1 {
 		parallel = 1
 	}
@@ -45,6 +85,12 @@ func eachInstance(ctx context.Context, ins []*spec.Instance, parallel int, keepG
 		failed bool
 		slots  = make(chan struct{}, parallel)
 	)
+	finish := func(i int, o outcome) {
+		mu.Lock()
+		defer mu.Unlock()
+		failed = failed || o.Error != ""
+		out[i] = o
+	}
 	for i, in := range ins {
 		slots <- struct{}{}
 		mu.Lock()
@@ -54,23 +100,30 @@ func eachInstance(ctx context.Context, ins []*spec.Instance, parallel int, keepG
 			<-slots
 			break
 		}
+		if i < len(known) && known[i] != nil {
+			finish(i, *known[i])
+			<-slots
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
 			start := time.Now()
 			summary, warnings, err := step(ctx, in)
-			o := outcome{Instance: in.Name, Result: done, Summary: summary, Warnings: warnings, Duration: time.Since(start)}
-			if err != nil {
-				o.Result, o.Error = failedResult(err), reconcile.RedactHost(err.Error())
-				mu.Lock()
-				failed = true
-				mu.Unlock()
-			}
-			out[i] = o
+			finish(i, outcomeOf(in, done, summary, warnings, err, time.Since(start)))
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// outcomeOf is what became of in, whose step ended with err.
+func outcomeOf(in *spec.Instance, done, summary string, warnings []string, err error, took time.Duration) outcome {
+	o := outcome{Instance: in.Name, Result: done, Summary: summary, Warnings: warnings, Duration: took}
+	if err != nil {
+		o.Result, o.Error = failedResult(err), reconcile.RedactHost(err.Error())
+	}
+	return o
 }
 
 // printOutcomes writes one summary line per instance and a closing count,
