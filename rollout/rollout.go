@@ -44,7 +44,7 @@ type Options struct {
 	// later Apply without it. Many instances can be checked at once
 	// this way, and the changes then made in order.
 	OnlyUnchanged bool
-	Logger      *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Deferred: Options.OnlyUnchanged was set and the instance has changes
