@@ -145,11 +145,19 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 		rep.Warnings = append(rep.Warnings, started.warnings...)
 		rep.Services = e.compare(ctx, p.Name, in, started.states)
 	}
+	return e.finish(ctx, p, rep, opts, err)
+}
+
+// finish ends an apply whose containers were waited for with err: it
+// holds them to the steady window, logs the warnings and names the
+// instance in the error.
+func (e *Engine) finish(ctx context.Context, p *types.Project, rep Report, opts ApplyOptions, err error) (Report, error) {
 	if err == nil && opts.Steady > 0 {
 		var warnings []string
 		warnings, err = e.settle(ctx, p, rep.Services, opts.Steady)
 		rep.Warnings = append(rep.Warnings, warnings...)
 	}
+	log := e.log.With(keyInstance, p.Name)
 	for _, w := range rep.Warnings {
 		log.Warn(w)
 	}

@@ -107,18 +107,7 @@ func (e *Engine) hold(ctx context.Context, p *types.Project, services []ServiceR
 			}
 		}
 	}
-	if err == nil && opts.Steady > 0 {
-		var warnings []string
-		warnings, err = e.settle(ctx, p, rep.Services, opts.Steady)
-		rep.Warnings = append(rep.Warnings, warnings...)
-	}
-	for _, w := range rep.Warnings {
-		log.Warn(w)
-	}
-	if err != nil {
-		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
-	}
-	return rep, nil
+	return e.finish(ctx, p, rep, opts, err)
 }
 
 // atRest reports whether st needs no wait: running, healthy when it has a
