@@ -192,12 +192,15 @@ func TestRunSignals(t *testing.T) {
 	// the signals come, however quickly wbd sees an app ready.
 	x.app = retagApp(t, "")
 	x.healthcheck = []string{"/refapp", "unhealthy"}
+	// Only a line logged after the save says the rollout began: the pass
+	// that converged the instance logged one of its own.
+	mark := d.mark()
 	w.save(x)
-	d.waitLog(`msg=applying instance=`+x.name, 30*time.Second)
+	d.waitLogSince(mark, `msg=applying instance=`+x.name+` changes="app recreate`, 30*time.Second)
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	// The kernel merges a signal into one still pending: wait until the
 	// first is taken.
-	d.waitLog(`signal received" signal=terminated`, 5*time.Second)
+	d.waitLogSince(mark, `signal received" signal=terminated`, 5*time.Second)
 	sent = time.Now()
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	if code := d.wait(5 * time.Second); code != 1 {
