@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/wbd-dev/wbd/events"
 	"github.com/wbd-dev/wbd/render"
 	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/spec"
@@ -49,6 +51,15 @@ func Rollback(ctx context.Context, eng Engine, in *spec.Instance, res *render.Re
 		return Outcome{Result: Failed}, err
 	}
 	defer unlock()
+	start, from := time.Now(), number(o.hist.Current())
+	o.acted = true // asked for by name: recorded even when nothing changes
+	out, err := o.rollback(ctx, res, to)
+	o.note(events.Rollback, start, from, out, err)
+	return out, err
+}
+
+func (o *op) rollback(ctx context.Context, res *render.Result, to int) (Outcome, error) {
+	in := o.in
 	target, err := o.target(to)
 	if err != nil {
 		return Outcome{Result: Failed}, err
@@ -108,10 +119,14 @@ func Release(ctx context.Context, eng Engine, in *spec.Instance, res *render.Res
 		return Outcome{Result: Failed}, err
 	}
 	defer unlock()
+	start, from := time.Now(), number(o.hist.Current())
 	if n := o.hist.Newest(); n != nil && n.Pinned && !n.Released {
 		n.Released = true
 		o.write(n)
 		o.log.Info("pin released", "revision", n.Number)
+		o.acted = true
 	}
-	return o.apply(ctx, res)
+	out, err := o.apply(ctx, res)
+	o.note(events.Release, start, from, out, err)
+	return out, err
 }

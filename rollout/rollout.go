@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/events"
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/render"
@@ -45,6 +46,13 @@ type Options struct {
 	// this way, and the changes then made in order.
 	OnlyUnchanged bool
 	Logger        *slog.Logger
+	// Events, when set, records every operation that acted on the
+	// engine or failed, with who did it and the revisions it went from
+	// and to.
+	Events *events.Log
+	// OnStep, when set, hears what the operation does now (Step...),
+	// for whoever shows what is in progress.
+	OnStep func(step string)
 }
 
 // Deferred: Options.OnlyUnchanged was set and the instance has changes
@@ -59,6 +67,8 @@ type op struct {
 	log   *slog.Logger
 	store *revision.Store
 	hist  revision.History
+	// acted: a plan was not empty and the engine was asked to change.
+	acted bool
 }
 
 // begin takes in's lock and reads its history.
@@ -97,7 +107,10 @@ func Apply(ctx context.Context, eng Engine, in *spec.Instance, res *render.Resul
 		return Outcome{Result: Failed}, err
 	}
 	defer unlock()
-	return o.apply(ctx, res)
+	start, from := time.Now(), number(o.hist.Current())
+	out, err := o.apply(ctx, res)
+	o.note(events.Apply, start, from, out, err)
+	return out, err
 }
 
 func (o *op) apply(ctx context.Context, res *render.Result) (Outcome, error) {
@@ -141,6 +154,7 @@ func (o *op) repair(ctx context.Context, rev *revision.Revision) (Outcome, error
 // instance runs, next (its cause and spec hash filled in) is recorded as
 // a new revision, and its verdict once known.
 func (o *op) converge(ctx context.Context, project *types.Project, yaml []byte, next revision.Revision) (Outcome, error) {
+	o.step(StepPlanning)
 	plan, err := o.eng.Plan(ctx, project)
 	if err != nil {
 		return Outcome{Result: Failed}, err
@@ -163,6 +177,8 @@ func (o *op) converge(ctx context.Context, project *types.Project, yaml []byte, 
 		return Outcome{Result: Failed, Revision: number(cur)}, err
 	}
 	o.log.Info("applying", "changes", plan.String())
+	o.acted = true
+	o.step(StepApplying)
 	repair := cur != nil && cur.SpecHash == next.SpecHash
 	var rev *revision.Revision
 	if !repair {
@@ -232,6 +248,7 @@ func (o *op) unchanged(ctx context.Context, project *types.Project, yaml []byte,
 // rollBack restores cur after rev failed with cause.
 func (o *op) rollBack(ctx context.Context, rev, cur *revision.Revision, cause error) (Outcome, error) {
 	o.log.Warn("change failed; rolling back", "revision", rev.Number, "to", cur.Number, "error", cause)
+	o.step(StepRollingBack)
 	out := Outcome{Result: Failed, Failed: rev}
 	p, err := render.Load(ctx, o.in.Name, o.in.Dir, []byte(cur.Project))
 	if err == nil {
