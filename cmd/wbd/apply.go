@@ -112,10 +112,11 @@ compose project in their place.`,
 }
 
 func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, opts rollout.Options, stdout, stderr io.Writer) error {
-	_, ins, results, err := g.loadAndRender(ctx, names, f.all)
+	cfg, ins, results, err := g.loadAndRender(ctx, names, f.all)
 	if err != nil {
 		return err
 	}
+	opts.Events = eventsLog(cfg.Root, "wbd apply")
 	es := newEngines(stderr)
 	defer es.close()
 	step := func(ctx context.Context, in *spec.Instance) (string, []string, error) {

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/events"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
 )
@@ -57,6 +59,7 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 		}
 		ins = append(ins, in)
 	}
+	log := eventsLog(cfg.Root, "wbd down")
 	es := newEngines(stderr)
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
@@ -65,12 +68,15 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 				return "", nil, err
 			}
 		}
-		return es.locked(ctx, in, "wbd down", func(eng *lifecycle.Engine) (string, []string, error) {
+		start := time.Now()
+		summary, warnings, err := es.locked(ctx, in, "wbd down", func(eng *lifecycle.Engine) (string, []string, error) {
 			if err := eng.Down(ctx, in.Name); err != nil {
 				return "", nil, err
 			}
 			return fmt.Sprintf("containers and network removed; data kept in %s", in.Dir), nil, nil
 		})
+		recordAction(log, events.Down, in, start, summary, err)
+		return summary, warnings, err
 	})
 	return report(stdout, stderr, "down", outs, f.asJSON)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/wbd-dev/wbd/events"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
 )
@@ -30,14 +32,16 @@ apply. With redis's cache on disk, the app comes back warm.`,
 }
 
 func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags, stdout, stderr io.Writer) error {
-	_, ins, results, err := g.loadAndRender(ctx, names, f.all)
+	cfg, ins, results, err := g.loadAndRender(ctx, names, f.all)
 	if err != nil {
 		return err
 	}
+	log := eventsLog(cfg.Root, "wbd restart")
 	es := newEngines(stderr)
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
-		return es.locked(ctx, in, "wbd restart", func(eng *lifecycle.Engine) (string, []string, error) {
+		start := time.Now()
+		summary, warnings, err := es.locked(ctx, in, "wbd restart", func(eng *lifecycle.Engine) (string, []string, error) {
 			ctx, cancel := context.WithTimeout(ctx, f.timeout)
 			defer cancel()
 			rep, err := eng.Restart(ctx, results[in.Name].Project)
@@ -47,6 +51,8 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 			}
 			return "stopped in order and started: " + strings.Join(services, ", "), rep.Warnings, err
 		})
+		recordAction(log, events.Restart, in, start, summary, err)
+		return summary, warnings, err
 	})
 	return report(stdout, stderr, "restart", outs, f.asJSON)
 }

@@ -60,10 +60,11 @@ and applies the file again.`,
 }
 
 func runRollback(ctx context.Context, g *globals, name string, to int, release bool, opts rollout.Options, stdout, stderr io.Writer) error {
-	_, ins, results, err := g.loadAndRender(ctx, []string{name}, false)
+	cfg, ins, results, err := g.loadAndRender(ctx, []string{name}, false)
 	if err != nil {
 		return err
 	}
+	opts.Events = eventsLog(cfg.Root, "wbd rollback")
 	es := newEngines(stderr)
 	defer es.close()
 	verb := "pinned"
