@@ -25,6 +25,9 @@ type ApplyOptions struct {
 	// started less than Steady ago, must keep running since they started,
 	// unrestarted and not unhealthy; zero skips the watch.
 	Steady time.Duration
+	// OnProgress, when set, hears every progress event of the operation,
+	// those of a pull's layers too (what is in progress; a watchdog).
+	OnProgress func(Progress)
 }
 
 // Action is what a step does, or did, to a service's container.
@@ -95,7 +98,7 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 			return e.hold(ctx, p, services, opts)
 		}
 	}
-	s, err := e.session(e.progress)
+	s, err := e.sessionWith(e.progress, opts.OnProgress)
 	if err != nil {
 		return rep, err
 	}

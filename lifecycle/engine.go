@@ -126,7 +126,12 @@ type session struct {
 
 // session returns a compose service whose progress goes to w.
 func (e *Engine) session(w io.Writer) (*session, error) {
-	events := newProgress(w)
+	return e.sessionWith(w, nil)
+}
+
+// sessionWith is session, whose progress events also go to fn.
+func (e *Engine) sessionWith(w io.Writer, fn func(Progress)) (*session, error) {
+	events := withActivity(newProgress(w), fn)
 	svc, err := compose.NewComposeService(e.cli,
 		compose.WithEventProcessor(events),
 		compose.WithPrompt(refuse),

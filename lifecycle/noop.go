@@ -88,7 +88,7 @@ func (e *Engine) hold(ctx context.Context, p *types.Project, services []ServiceR
 	}
 	log := e.log.With(keyInstance, p.Name)
 	log.Debug("nothing to change; waiting for containers not ready or steady yet", "services", wait)
-	s, err := e.session(e.progress)
+	s, err := e.sessionWith(e.progress, opts.OnProgress)
 	if err != nil {
 		return rep, err
 	}

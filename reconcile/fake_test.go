@@ -30,6 +30,9 @@ type fakeEngine struct {
 	downs     []string
 	down      bool             // does not answer
 	failApply map[string]error // instance -> error Apply returns
+	// failImage: applying a project whose app has this image fails,
+	// after touching a container when touched (a rollback follows).
+	failImage map[string]fakeFailure
 	// block, when set, makes Apply wait until it is closed or ctx ends.
 	block   chan struct{}
 	started chan string // Apply sends the instance here when set
@@ -46,6 +49,11 @@ type fakeEngine struct {
 	renames     int
 }
 
+type fakeFailure struct {
+	err     error
+	touched bool
+}
+
 type fakeProject struct {
 	tmpName string // the app's name, when not the instance's
 	yaml    string
@@ -59,6 +67,7 @@ func newFakeEngine(addr string) *fakeEngine {
 		projects:  map[string]*fakeProject{},
 		applies:   map[string]int{},
 		failApply: map[string]error{},
+		failImage: map[string]fakeFailure{},
 		busy:      map[string]int{},
 		events:    make(chan lifecycle.Event, 100),
 		broken:    make(chan struct{}),
@@ -163,6 +172,13 @@ func (e *fakeEngine) Apply(ctx context.Context, p *types.Project, _ lifecycle.Ap
 	e.applies[p.Name]++
 	if err := e.failApply[p.Name]; err != nil {
 		return rep, err
+	}
+	if f, ok := e.failImage[p.Services["app"].Image]; ok {
+		rep.Touched = f.touched
+		if f.touched {
+			e.projects[p.Name] = &fakeProject{yaml: yamlOf(p), running: false, workDir: p.WorkingDir}
+		}
+		return rep, f.err
 	}
 	e.projects[p.Name] = &fakeProject{yaml: yamlOf(p), running: true, workDir: p.WorkingDir}
 	rep.Services = []lifecycle.ServiceReport{{Action: lifecycle.ActionCreate}}

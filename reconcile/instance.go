@@ -11,6 +11,7 @@ import (
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/render"
+	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/rollout"
 	"github.com/wbd-dev/wbd/spec"
 )
@@ -24,6 +25,8 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 	}
 	r.heartbeat()
 	defer r.heartbeat()
+	r.begin(in.Name, rollout.StepPlanning)
+	defer r.finish(in.Name)
 	res := d.Result(in.Name)
 	sum := d.Sum(in.Name)
 	retry := r.takeRetry(in.Name)
@@ -44,7 +47,7 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 		return r.failed(op, eng, in, sum, err)
 	}
 	if plan.Empty() {
-		r.inSync(in, sum, res, false)
+		r.inSync(in, sum, res, false, 0)
 		return nil
 	}
 	if len(plan.Legacy) > 0 {
@@ -52,10 +55,13 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 		return r.failed(op, eng, in, sum, &lifecycle.LegacyError{Instance: in.Name, Containers: plan.Legacy})
 	}
 	out, err := rollout.Apply(op, eng, in, res, rollout.Options{
-		By:          r.cfg.Holder,
-		Apply:       lifecycle.ApplyOptions{WaitTimeout: r.cfg.WaitTimeout, Steady: r.cfg.Steady},
+		By: r.cfg.Holder,
+		Apply: lifecycle.ApplyOptions{WaitTimeout: r.cfg.WaitTimeout, Steady: r.cfg.Steady,
+			OnProgress: func(p lifecycle.Progress) { r.activity(in.Name, p) }},
 		RetryFailed: retry,
 		Logger:      r.log,
+		Events:      r.eventsLog(),
+		OnStep:      func(step string) { r.step(in.Name, step) },
 	})
 	return r.record(op, eng, in, sum, out, err)
 }
@@ -77,10 +83,10 @@ func (r *Reconciler) record(op context.Context, eng Engine, in *spec.Instance, s
 		r.pinned(in.Name, sum, out)
 		return nil
 	case out.Result == rollout.Unchanged:
-		r.inSync(in, sum, nil, true)
+		r.inSync(in, sum, nil, true, out.Revision)
 		return nil
 	}
-	r.applied(in.Name, sum, out.Summary, out.Warnings)
+	r.applied(in.Name, sum, out.Summary, out.Warnings, out.Revision)
 	return nil
 }
 
@@ -133,12 +139,21 @@ func (r *Reconciler) pinned(name, sum string, out rollout.Outcome) {
 	})
 }
 
-// inSync records that the engine matched the file. The compose file on disk
-// is brought up to date when it differs and the lock is free (or held).
-func (r *Reconciler) inSync(in *spec.Instance, sum string, res *render.Result, locked bool) {
+// inSync records that the engine matched the file and runs revision rev
+// (0: as the history says). The compose file on disk is brought up to date
+// when it differs and the lock is free (or held).
+func (r *Reconciler) inSync(in *spec.Instance, sum string, res *render.Result, locked bool, rev int) {
+	if rev == 0 && r.revision(in.Name) == 0 {
+		if h, _ := revision.Open(in.Dir).Load(); h.Current() != nil {
+			rev = h.Current().Number
+		}
+	}
 	r.update(in.Name, func(s *instState, now time.Time) {
 		if s.sum != sum {
 			return // a newer configuration came meanwhile
+		}
+		if rev > 0 {
+			s.st.Revision = rev
 		}
 		if s.st.Result != ResultInSync {
 			s.st.Detail = "matches the file"
@@ -170,7 +185,7 @@ func (r *Reconciler) inSync(in *spec.Instance, sum string, res *render.Result, l
 // applied records a successful apply. Warnings (an optional service that
 // did not start) count as a failure for the retry schedule, so that a
 // broken redis is not started again on every pass.
-func (r *Reconciler) applied(name, sum, what string, warnings []string) {
+func (r *Reconciler) applied(name, sum, what string, warnings []string, rev int) {
 	log := r.log.With(keyInstance, name)
 	for _, w := range warnings {
 		log.Warn("applied with a warning", "warning", w)
@@ -179,6 +194,9 @@ func (r *Reconciler) applied(name, sum, what string, warnings []string) {
 		s.st.LastChange = timePtr(now)
 		s.st.Detail = what
 		s.holder = ""
+		if rev > 0 {
+			s.st.Revision = rev
+		}
 		if s.sum != sum {
 			return
 		}
@@ -264,4 +282,14 @@ func (r *Reconciler) waitHost(name string, err error) {
 		s.st.Detail = "waiting for its docker engine"
 		s.st.LastError, s.st.LastErrorAt = oneLine(err), timePtr(now)
 	})
+}
+
+// revision is the revision instance name is known to run, 0 if unknown.
+func (r *Reconciler) revision(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s, ok := r.inst[name]; ok {
+		return s.st.Revision
+	}
+	return 0
 }

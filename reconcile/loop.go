@@ -69,6 +69,9 @@ func (r *Reconciler) Run(ctx context.Context, updates <-chan watch.Update) error
 // configure handles one update of the file and reports whether a new
 // configuration is in force.
 func (r *Reconciler) configure(ctx context.Context, u watch.Update) bool {
+	if u.Reload && r.cfg.OnReloaded != nil {
+		defer r.cfg.OnReloaded()
+	}
 	log := r.log.With(keyFile, r.cfg.File)
 	keep := "the last valid configuration stays in force"
 	if r.current() == nil {

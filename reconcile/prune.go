@@ -9,8 +9,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wbd-dev/wbd/events"
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/spec"
 )
 
@@ -172,12 +174,25 @@ func (r *Reconciler) down(ctx context.Context, eng Engine, root, host, name stri
 	})
 	defer cancel()
 	log.Info("instance left the file; taking it down", keyHost, hostName(host))
+	start := time.Now()
+	r.begin(name, StepTakingDown)
+	defer r.finish(name)
+	r.publish()
+	ev := events.Event{Instance: name, Action: events.Down, Result: events.OK}
+	if h, _ := revision.Open(in.Dir).Load(); h.Current() != nil {
+		ev.From, ev.To = h.Current().Number, h.Current().Number
+	}
 	if err := eng.Down(op, name); err != nil {
 		r.mu.Lock()
 		r.prune = true
 		r.mu.Unlock()
+		ev.Result, ev.Detail, ev.Duration = events.Failed, err.Error(), time.Since(start).Seconds()
+		r.eventsLog().Record(ev)
 		return false, r.failed(op, eng, in, "", fmt.Errorf("down: %w", err))
 	}
+	ev.Detail = "left the file: taken down; its directory and data stay in " + in.Dir
+	ev.Duration = time.Since(start).Seconds()
+	r.eventsLog().Record(ev)
 	r.update(name, func(s *instState, now time.Time) {
 		s.st.Host, s.st.InFile, s.st.InSync = host, false, false
 		s.st.Result = ResultRemoved

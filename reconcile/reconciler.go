@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wbd-dev/wbd/events"
 	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/rollout"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -64,6 +66,16 @@ type Config struct {
 	// is refused like an invalid one, since a truncated or half-merged
 	// file is likelier than an operator retiring a whole host this way.
 	AllowEmpty bool
+	// OnEvent sees every event the daemon records in the root's events
+	// log (an apply, a rollback, a take-down), as it is recorded.
+	OnEvent func(events.Event)
+	// OnReconciled is called after each reconcile of an instance with
+	// what came of it and how long it took (0 when nothing was begun:
+	// an engine that does not answer).
+	OnReconciled func(st InstanceStatus, took time.Duration)
+	// OnReloaded is called once the configuration a reload asked for is
+	// in force and its pass is done, or was refused.
+	OnReloaded func()
 }
 
 // ErrEmpty is why a file that lists no instances is refused without
@@ -93,6 +105,9 @@ type Reconciler struct {
 	started  time.Time
 	root     *rootLock
 	passes   int
+	evlog    *events.Log
+	// pub orders the writes of the status file.
+	pub sync.Mutex
 }
 
 // instState is what the reconciler remembers of one instance.
@@ -186,6 +201,7 @@ func (r *Reconciler) setDesired(d *Desired, reload bool) error {
 	if err := r.lockRoot(d.Config.Root); err != nil {
 		return err
 	}
+	r.openEvents(d.Config.Root)
 	now := r.cfg.Now()
 	for _, in := range d.Config.Instances {
 		s, ok := r.inst[in.Name]
@@ -284,7 +300,6 @@ func (r *Reconciler) due(name string) bool {
 // update records the outcome of one step for instance name under r.mu.
 func (r *Reconciler) update(name string, fn func(s *instState, now time.Time)) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	s, ok := r.inst[name]
 	if !ok {
 		s = &instState{st: InstanceStatus{Instance: name}}
@@ -299,6 +314,17 @@ func (r *Reconciler) update(name string, fn func(s *instState, now time.Time)) {
 		s.st.NextAttempt = nil
 	}
 	s.st.Failures = s.retry.failures
+	var took time.Duration
+	if p := s.st.InProgress; p != nil {
+		took = now.Sub(p.Since)
+		s.st.InProgress = nil
+	}
+	s.st.Ready = ready(s.st.Result)
+	st := s.st
+	r.mu.Unlock()
+	if r.cfg.OnReconciled != nil {
+		r.cfg.OnReconciled(st, took)
+	}
 }
 
 // invalid records that the file, as it is now, is not in force.
@@ -352,7 +378,11 @@ func (r *Reconciler) Snapshot() *Status {
 	}
 	for _, name := range order {
 		if st, ok := r.inst[name]; ok {
-			s.Instances = append(s.Instances, st.st)
+			in := st.st
+			if p := in.InProgress; p != nil && p.Step != rollout.StepPlanning {
+				in.Ready = false
+			}
+			s.Instances = append(s.Instances, in)
 		}
 	}
 	hostNames := slices.Sorted(maps.Keys(r.knownHosts))
@@ -364,6 +394,8 @@ func (r *Reconciler) Snapshot() *Status {
 
 // publish writes the status file and tells OnState.
 func (r *Reconciler) publish() {
+	r.pub.Lock()
+	defer r.pub.Unlock()
 	s := r.Snapshot()
 	r.mu.Lock()
 	var root string

@@ -90,6 +90,12 @@ type InstanceStatus struct {
 	// Revision is the revision it runs, as its history says.
 	Revision    int        `json:"revision,omitempty"`
 	NextAttempt *time.Time `json:"next_attempt,omitempty"`
+	// Ready: at the last reconcile its containers ran and were healthy
+	// (matching the file, or restored or pinned), and no change to them
+	// is in progress.
+	Ready bool `json:"ready"`
+	// InProgress is what the daemon is doing to it now.
+	InProgress *Progress `json:"in_progress,omitempty"`
 }
 
 // ReadStatus reads the status the daemon of root wrote. The error is
