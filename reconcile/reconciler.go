@@ -369,6 +369,7 @@ func (r *Reconciler) Snapshot() *Status {
 	var order []string
 	if r.desired != nil {
 		order = r.desired.Config.Names()
+		s.Root = r.desired.Config.Root
 	}
 	rest := slices.Sorted(maps.Keys(r.inst))
 	for _, name := range rest {

@@ -43,6 +43,7 @@ type Status struct {
 	// Updated is when the daemon last wrote the file: after every pass.
 	Updated   time.Time        `json:"updated"`
 	File      string           `json:"file"`
+	Root      string           `json:"root,omitempty"`
 	Resync    string           `json:"resync"`
 	Config    ConfigStatus     `json:"config"`
 	Hosts     []HostStatus     `json:"hosts"`

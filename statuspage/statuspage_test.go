@@ -1,0 +1,84 @@
+package statuspage
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wbd-dev/wbd/events"
+	"github.com/wbd-dev/wbd/reconcile"
+)
+
+func TestPageAndJSONShowTheSameView(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "srv")
+	os.Mkdir(root, 0o755)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	log := events.Open(root, events.DaemonActor(), events.Options{Now: func() time.Time { return now.Add(-time.Minute) }})
+	log.Record(events.Event{Instance: "testing", Action: events.Apply, From: 1, To: 1, Failed: 2, Result: events.RolledBack, Detail: "app <exited>"})
+	since := now.Add(-42 * time.Second)
+	st := &reconcile.Status{PID: 99, File: "/etc/wbd/instances.yaml", Root: root, Started: now.Add(-time.Hour),
+		Config: reconcile.ConfigStatus{Loaded: now.Add(-time.Hour), Error: "instances.yaml:3:1: oops", ErrorSince: &since},
+		Instances: []reconcile.InstanceStatus{
+			{Instance: "testing", InFile: true, Result: reconcile.ResultRolledBack, Ready: true, Revision: 1, LastError: "revision 2 failed"},
+			{Instance: "nigeria", InFile: true, Result: reconcile.ResultInSync, InSync: true, Revision: 4,
+				InProgress: &reconcile.Progress{Step: "applying", Since: since, StepSince: since, Detail: "Container nigeria Starting"}},
+		}}
+	srv := httptest.NewServer(Handler(func() *reconcile.Status { return st }, Options{Refresh: 2 * time.Second, Now: func() time.Time { return now }}))
+	defer srv.Close()
+
+	res, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	html := string(body)
+	for _, want := range []string{
+		`<meta http-equiv="refresh" content="2">`,
+		`id="instance-testing" data-result="rolled-back" data-ready="true"`,
+		`revision 2 failed`,
+		`applying since 42s ago`,
+		`Container nigeria Starting`,
+		`<span class="progress">in progress</span>`,
+		`The file is invalid since 42s ago`,
+		`app &lt;exited&gt;`, // escaped
+		`daemon (pid `,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	for _, banned := range []string{"<script", "http://", "https://"} {
+		if strings.Contains(html, banned) {
+			t.Errorf("the page has %q: it must work offline, without scripts", banned)
+		}
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("CSP %q", csp)
+	}
+
+	res, err = http.Get(srv.URL + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var p Page
+	if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Daemon.Instance("nigeria").InProgress.Step != "applying" || len(p.Events) != 1 || p.Events[0].Result != events.RolledBack || p.Daemon.Config.Error == "" {
+		t.Errorf("status.json = %+v", p)
+	}
+	if res, _ := http.Post(srv.URL+"/", "text/plain", nil); res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST / = %d: the page is read-only", res.StatusCode)
+	}
+	if res, _ := http.Get(srv.URL + "/nope"); res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /nope = %d", res.StatusCode)
+	}
+}
