@@ -159,7 +159,7 @@ func TestARollbackAndItsRecovery(t *testing.T) {
 	n.Observe(st(reconcile.ResultInSync, 1, ""))
 	n.Observe(st(reconcile.ResultRolledBack, 1, "revision 2 failed and was rolled back"))
 	n.Observe(st(reconcile.ResultRolledBack, 1, "revision 2 failed and was rolled back")) // held on every pass
-	n.Observe(st(reconcile.ResultApplied, 3, "app recreated"))                           // the file fixed
+	n.Observe(st(reconcile.ResultApplied, 3, "app recreated"))                            // the file fixed
 	got := r.waitFor(t, 2)
 	if got[0].State != RolledBack || got[1].State != Recovered || got[1].Revision != 3 {
 		t.Fatalf("%+v", got)
