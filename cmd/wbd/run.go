@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -16,6 +15,9 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/logging"
+	"github.com/wbd-dev/wbd/metrics"
+	"github.com/wbd-dev/wbd/notify"
 	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/watch"
 	"golang.org/x/sync/errgroup"
@@ -33,6 +35,8 @@ type runFlags struct {
 	logFormat       string
 	logLevel        string
 	allowEmpty      bool
+	metricsAddr     string
+	notifyURL       string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -98,7 +102,9 @@ which 'wbd status' shows. Logs are one line per event on stderr.`,
 	fl.IntVar(&f.maxFailures, "max-failures", reconcile.DefaultRetry.Attempts, "failed attempts allowed per instance within --failure-window")
 	fl.DurationVar(&f.failureWindow, "failure-window", reconcile.DefaultRetry.Window, "the window of --max-failures")
 	fl.BoolVar(&f.allowEmpty, "allow-empty", false, "take a file that lists no instances, taking every instance under its root down")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logFormat, "log-format", "auto", "log format: auto (the journal under systemd, else text), text, json or journal")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics), the status page (/) and /status.json on this address, e.g. 127.0.0.1:9377 (default off)")
+	fl.StringVar(&f.notifyURL, "notify-url", os.Getenv("WBD_NOTIFY_URL"), "post a JSON message (Slack-compatible) here when an instance becomes ready, fails, is rolled back or recovers (env WBD_NOTIFY_URL)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }
@@ -117,14 +123,27 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
+	if f.notifyURL != "" {
+		if err := notify.CheckURL(f.notifyURL); err != nil {
+			return usagef("--notify-url: %v", err)
+		}
+	}
 	w, err := watch.New(g.file, watch.Options{Debounce: f.debounce, Logger: log, Resync: f.resync})
 	if err != nil {
 		return err
 	}
 	sd := &systemd{log: log}
+	var (
+		r        *reconcile.Reconciler
+		m        = metrics.New(func() metrics.View { return r.Snapshot().Metrics() })
+		notifier *notify.Notifier
+	)
+	if f.notifyURL != "" {
+		notifier = notify.New(f.notifyURL, notify.Options{Logger: log})
+	}
 	retry := reconcile.DefaultRetry
 	retry.Attempts, retry.Window = f.maxFailures, f.failureWindow
-	r, err := reconcile.New(reconcile.Config{
+	r, err = reconcile.New(reconcile.Config{
 		Connect:         reconcile.Connector(lifecycle.WithLogger(log)),
 		Logger:          log,
 		File:            g.file,
@@ -135,19 +154,44 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 		Retry:           retry,
 		OnState:         sd.state,
 		AllowEmpty:      f.allowEmpty,
+		OnEvent:         m.Event,
+		OnReconciled: func(st reconcile.InstanceStatus, took time.Duration) {
+			m.Reconciled(st.Instance, st.Result.Label(), took)
+			if notifier != nil {
+				notifier.Observe(st)
+			}
+		},
+		OnReloaded: sd.reloaded,
 	})
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	srv, err := listenStatus(f.metricsAddr, m, r, log)
+	if err != nil {
+		return err
+	}
 
 	soft, stop := context.WithCancel(ctx)
 	defer stop()
 	eg, gctx := errgroup.WithContext(soft)
 	updates := make(chan watch.Update)
+	stale := f.timeout + 2*time.Minute
 	eg.Go(func() error { return w.Run(gctx, updates) })
 	eg.Go(func() error { return r.Run(gctx, updates) })
-	eg.Go(func() error { sd.watchdog(gctx, r, f.timeout+2*time.Minute); return nil })
+	eg.Go(func() error { sd.watchdog(gctx, r, stale); return nil })
+	eg.Go(func() error { sd.extendStartup(gctx, r, 20*time.Second, stale); return nil })
+	// Delivery and the page are not the loop: they stop with the process,
+	// and never hold up its shutdown.
+	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBG()
+	if notifier != nil {
+		go notifier.Run(bg)
+	}
+	if srv != nil {
+		go srv.serve()
+		defer srv.close()
+	}
 	done := make(chan error, 1)
 	go func() { done <- eg.Wait() }()
 	log.Info("wbd run started", "file", g.file, "pid", os.Getpid(), "parallel", f.parallel, "resync", f.resync)
@@ -176,6 +220,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 			switch {
 			case s == syscall.SIGHUP:
 				log.Info("SIGHUP: reading the file again")
+				sd.reload()
 				w.Reload()
 			case !signaled:
 				signaled = true
@@ -214,73 +259,25 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		}
 		return a
 	}}
+	if format == "auto" {
+		format = "text"
+		if f, ok := w.(*os.File); ok && logging.IsJournalStream(f) {
+			format = "journal"
+		}
+	}
 	switch format {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, usagef("--log-format %q: want text or json", format)
-}
-
-// systemd tells the service manager how the daemon is doing, when it runs
-// under one (NOTIFY_SOCKET); otherwise every call does nothing.
-type systemd struct {
-	log   *slog.Logger
-	mu    sync.Mutex
-	ready bool
-	last  string
-}
-
-// state sends READY=1 after the first pass (or once the file is found to
-// have no valid configuration) and a STATUS= line when it changes.
-func (s *systemd) state(sum reconcile.Summary) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	msg := "STATUS=" + sum.String()
-	if msg == s.last && s.ready {
-		return
-	}
-	s.last = msg
-	if !s.ready && (sum.Passes > 0 || !sum.Valid) {
-		s.ready = true
-		msg = daemon.SdNotifyReady + "\n" + msg
-	}
-	s.notify(msg)
-}
-
-func (s *systemd) notify(state string) {
-	if _, err := daemon.SdNotify(false, state); err != nil {
-		s.log.Debug("systemd notify", "error", err)
-	}
-}
-
-// watchdog sends WATCHDOG=1 at half the unit's WatchdogSec while the
-// reconciler shows progress within stale (an apply may wait that long).
-func (s *systemd) watchdog(ctx context.Context, r *reconcile.Reconciler, stale time.Duration) {
-	every, err := daemon.SdWatchdogEnabled(false)
-	if err != nil || every <= 0 {
-		return
-	}
-	t := time.NewTicker(every / 2)
-	defer t.Stop()
-	warned := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	case "journal":
+		h, err := logging.Journal(lv, opts.ReplaceAttr)
+		if err != nil {
+			return nil, fmt.Errorf("the journal: %w", err)
 		}
-		if age := time.Since(r.Heartbeat()); age > stale {
-			if !warned {
-				s.log.Error("the reconcile loop shows no progress; withholding the watchdog", "since", age.Round(time.Second))
-				warned = true
-			}
-			continue
-		}
-		warned = false
-		s.notify(daemon.SdNotifyWatchdog)
+		return slog.New(h), nil
 	}
+	return nil, usagef("--log-format %q: want auto, text, json or journal", format)
 }
 
 // daemonStatus is the running daemon's view of root, or nil when no daemon

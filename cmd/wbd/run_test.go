@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -308,7 +309,7 @@ func TestPrintDaemonStatus(t *testing.T) {
 
 // TestRunTalksToSystemd: READY=1 once the file has been looked at (here it
 // is invalid, so no engine is needed), STATUS= lines, WATCHDOG=1 at half
-// WATCHDOG_USEC, STOPPING=1 on SIGTERM.
+// WATCHDOG_USEC, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
 func TestRunTalksToSystemd(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "notify")
@@ -351,6 +352,16 @@ func TestRunTalksToSystemd(t *testing.T) {
 		t.Errorf("STATUS=%q", got["STATUS"])
 	}
 	read("WATCHDOG")
+	// A reload: RELOADING=1 with the time, and READY=1 once done, so that
+	// systemctl reload returns after it.
+	clear(got)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	read("RELOADING")
+	if n, err := strconv.ParseInt(got["MONOTONIC_USEC"], 10, 64); err != nil || n <= 0 {
+		t.Errorf("MONOTONIC_USEC=%q beside RELOADING=1", got["MONOTONIC_USEC"])
+	}
+	delete(got, "READY")
+	read("READY")
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	read("STOPPING")
 	if code := d.wait(10 * time.Second); code != 0 {
