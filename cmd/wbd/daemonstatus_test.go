@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/reconcile"
 )
 
@@ -22,5 +26,59 @@ func TestDaemonStatusOfAStaleFile(t *testing.T) {
 	}
 	if s := daemonStatus(root); s != nil {
 		t.Fatalf("daemonStatus=%+v, want none: no daemon holds the root", s)
+	}
+}
+
+// With the file invalid, wbd status still shows what the daemon of its
+// root runs (its last valid configuration), says the file is invalid, and
+// exits 1; --json carries the error and the engine per instance.
+func TestStatusOfAnInvalidFileShowsTheDaemon(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "srv")
+	os.Mkdir(root, 0o755)
+	unlock, err := instdir.LockFile(root, filepath.Join(root, reconcile.DaemonLockFile), "wbd run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	now := time.Now()
+	st := reconcile.Status{PID: 4242, File: "/etc/wbd/instances.yaml", Updated: now,
+		Config: reconcile.ConfigStatus{Loaded: now.Add(-time.Hour), Error: "instances.yaml:4:9: port: oops", ErrorSince: &now},
+		Hosts:  []reconcile.HostStatus{{Host: "", Known: true, Up: true}},
+		Instances: []reconcile.InstanceStatus{{Instance: "testing", InFile: true, InSync: true, Result: reconcile.ResultInSync, Revision: 3, Ready: true,
+			InProgress: &reconcile.Progress{Step: "applying", Since: now, StepSince: now, Detail: "Container testing Started"}}}}
+	data, _ := json.Marshal(st)
+	os.WriteFile(reconcile.StatusPath(root), data, 0o644)
+	file := filepath.Join(t.TempDir(), "instances.yaml")
+	os.WriteFile(file, []byte("version: 1\nroot: "+root+"  # the host's\ninstances:\n  testing:\n    port: [\n"), 0o644)
+
+	var out, errOut strings.Builder
+	if code := run(t.Context(), []string{"-f", file, "status"}, &out, &errOut); code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+	for _, want := range []string{"is invalid; the daemon goes on with the last valid configuration", "DAEMON (pid 4242",
+		"in progress: testing applying since", "Container testing Started", "testing   in-sync  yes"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(errOut.String(), "instances.yaml:5:") {
+		t.Errorf("stderr does not name the file's error: %s", errOut.String())
+	}
+
+	out.Reset()
+	run(t.Context(), []string{"-f", file, "status", "--json"}, &out, &errOut)
+	var sts []instanceStatus
+	if err := json.Unmarshal([]byte(out.String()), &sts); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(sts) != 1 || sts[0].ConfigError == "" || sts[0].Engine == nil || !sts[0].Engine.Up || sts[0].Daemon.InProgress == nil || sts[0].Revision != 3 {
+		t.Errorf("status --json = %+v", sts)
+	}
+
+	// No daemon on that root: only the error.
+	unlock()
+	out.Reset()
+	if code := run(t.Context(), []string{"-f", file, "status"}, &out, &errOut); code != exitFailed || out.Len() != 0 {
+		t.Errorf("without a daemon: exit %d, stdout %q", code, out.String())
 	}
 }

@@ -309,6 +309,15 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", dash(reconcile.RedactHost(h.Host)), ago(now, h.Since), reconcile.RedactHost(h.Error))
 		}
 	}
+	for _, in := range s.Instances {
+		if p := in.InProgress; p != nil {
+			detail := ""
+			if p.Detail != "" {
+				detail = ": " + p.Detail
+			}
+			fmt.Fprintf(w, "in progress: %s %s since %s (began %s)%s\n", in.Instance, p.Step, ago(now, &p.StepSince), ago(now, &p.Since), detail)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tRESULT\tMATCHES FILE\tLAST RECONCILE\tNEXT ATTEMPT\tDETAIL / LAST ERROR")
 	for _, in := range s.Instances {

@@ -24,8 +24,11 @@ its image, whether it matches what the file renders now, and since when it
 runs. Without names it shows every instance in the file.
 
 When wbd run watches this file's root, its view follows: per instance the
-last reconcile and its result, the last error, and whether it matches the
-file.`,
+last reconcile and its result, what is in progress and since when, the last
+error, and whether it matches the file. When the file is invalid, the error
+is printed (exit 1) above the daemon's view, which goes on with the last
+valid configuration. Whether a daemon runs is judged by its lock on the
+root, not by a PID.`,
 		Example: `  wbd status
   wbd status testing --json | jq '.[].services[] | select(.matches == false)'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,6 +47,11 @@ type instanceStatus struct {
 	Error    string          `json:"error,omitempty"`
 	// Daemon is wbd run's view of the instance, when a daemon runs.
 	Daemon *reconcile.InstanceStatus `json:"daemon,omitempty"`
+	// ConfigError is why the file as it is now is not in force: the
+	// daemon runs its last valid configuration.
+	ConfigError string `json:"config_error,omitempty"`
+	// Engine is the daemon's view of the instance's Docker engine.
+	Engine *reconcile.HostStatus `json:"engine,omitempty"`
 }
 
 type serviceStatus struct {
@@ -58,6 +66,9 @@ type serviceStatus struct {
 
 func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, stdout io.Writer) error {
 	all := len(names) == 0
+	if _, err := g.load(); err != nil {
+		return statusOfInvalidFile(g.file, err, asJSON, stdout)
+	}
 	cfg, ins, results, err := g.loadAndRender(ctx, names, all)
 	if err != nil {
 		return err
@@ -71,6 +82,8 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 		st := instanceStatus{Instance: in.Name, Host: reconcile.RedactHost(in.Host), Services: []serviceStatus{}}
 		if daemon != nil {
 			st.Daemon = daemon.Instance(in.Name)
+			st.ConfigError = daemon.Config.Error
+			st.Engine = engineOf(daemon, in.Host)
 		}
 		st.revState = revisionsOf(in, results[in.Name])
 		eng, err := es.get(ctx, in.Host)
