@@ -80,11 +80,26 @@ instances wait for it.
 SIGTERM or SIGINT lets the operation in flight finish (at most
 --shutdown-timeout), then exits 0 without stopping any instance; a second
 signal exits at once. Under systemd (Type=notify) it reports READY=1 after
-the first pass, a STATUS= line after every pass, and WATCHDOG=1 when the
-unit sets WatchdogSec. Its view of each instance is in {root}/.wbd-daemon.json,
-which 'wbd status' shows. Logs are one line per event on stderr.`,
+the first pass (asking for more time, EXTEND_TIMEOUT_USEC, while that pass
+makes progress), a STATUS= line after every pass, RELOADING=1 then READY=1
+around a reload, and WATCHDOG=1 when the unit sets WatchdogSec, for as
+long as the loop or the operation in flight makes progress.
+
+Its view of each instance, with what is in progress, is in
+{root}/.wbd-daemon.json, which 'wbd status' shows. Every action it takes
+is appended to {root}/.wbd/events.jsonl ('wbd events'). --metrics-addr
+serves Prometheus metrics at /metrics, a status page at / that refreshes
+itself, and /status.json. --notify-url posts a JSON message with a
+Slack-compatible text when an instance becomes ready, fails, is rolled back
+or recovers: once per change, at most 3 an hour per instance, retried in
+the background.
+
+Logs are one line per event on stderr; when stderr is the journal
+(JOURNAL_STREAM), they go to the journal with a priority per level and
+their attributes as fields (INSTANCE=, HOST=, REVISION=, ERROR=...).`,
 		Example: `  wbd run -f /etc/wbd/instances.yaml
   wbd run --parallel 2 --resync 5m --log-format json
+  wbd run --metrics-addr 127.0.0.1:9377 --notify-url "$SLACK_WEBHOOK"
 
   # Read the file again and retry every instance now
   systemctl reload wbd      # or: kill -HUP $(pidof wbd)`,
