@@ -87,8 +87,16 @@ type Event struct {
 // Took returns the event's duration.
 func (e Event) Took() time.Duration { return time.Duration(e.Duration * float64(time.Second)) }
 
-// Revisions is "3 -> 4", "3" when it did not change, or "-".
+// Revisions is "3 -> 4", "3" when it did not change, or "-", and the
+// revision that failed: "3 (4 failed)".
 func (e Event) Revisions() string {
+	if e.Failed > 0 {
+		return fmt.Sprintf("%s (%d failed)", e.revisions(), e.Failed)
+	}
+	return e.revisions()
+}
+
+func (e Event) revisions() string {
 	switch {
 	case e.From == 0 && e.To == 0:
 		return "-"

@@ -43,7 +43,7 @@ func AppendFileIn(root, path string, data []byte, limit int64) error {
 // name is no longer the file it locked, or was just rotated.
 func (d *dir) appendOnce(name string, data []byte, limit int64) (bool, error) {
 	p := filepath.Join(d.path, name)
-	f, err := d.openLockFile(name)
+	f, err := d.openAppend(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil // rotated between the two steps of the open
 	}
@@ -74,6 +74,32 @@ func (d *dir) appendOnce(name string, data []byte, limit int64) (bool, error) {
 		return false, fmt.Errorf("append %s: %w", p, err)
 	}
 	return true, nil
+}
+
+// openAppend opens name in d for writing, creating it if missing, never
+// through a link and only if it is a regular file. Whether it is still
+// name once locked is for the caller to check.
+func (d *dir) openAppend(name string) (*os.File, error) {
+	p := filepath.Join(d.path, name)
+	// O_EXCL creates name itself, never a link's target.
+	f, err := d.r.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		f, err = d.r.OpenFile(name, os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	}
+	if err != nil {
+		if fi, lerr := d.r.Lstat(name); lerr == nil && !fi.Mode().IsRegular() {
+			return nil, notA(p, fi.Mode(), "a regular file")
+		}
+		return nil, fmt.Errorf("append %s: %w", p, unwrapPath(err))
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = notA(p, fi.Mode(), "a regular file")
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // OpenIn opens regular file path under root for reading, following no

@@ -20,6 +20,8 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 # e2e reaches the local engine through ssh://, served by an sshd of its own.
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+# The status page is tested in a real headless browser.
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing ${need[*]}: run as root, or: sudo apt-get install -y ${need[*]}" >&2

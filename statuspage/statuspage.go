@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/wbd-dev/wbd/events"
@@ -42,6 +43,8 @@ var page = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
 	"ago":   ago,
 	"since": since,
 	"rev":   rev,
+	"dur":   dur,
+	"bad":   bad,
 }).ParseFS(files, "page.html.tmpl"))
 
 // Handler serves the page at / and the data at /status.json. snapshot is
@@ -103,12 +106,16 @@ type view struct {
 	Refresh int // seconds
 }
 
-func (h *handler) html(w http.ResponseWriter, _ *http.Request) {
+func (h *handler) html(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	// Nothing on the page comes from elsewhere, nor may it be framed.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	v := view{Page: h.data(), Now: h.opts.Now(), Refresh: max(1, int(h.opts.Refresh/time.Second))}
+	// ?refresh=N (seconds, 1 to 3600) for a closer look, or a wall screen.
+	if n, err := strconv.Atoi(req.URL.Query().Get("refresh")); err == nil && n >= 1 && n <= 3600 {
+		v.Refresh = n
+	}
 	if err := page.Execute(w, v); err != nil {
 		h.opts.Logger.Debug("status page: rendering", "error", err)
 	}
@@ -148,4 +155,24 @@ func rev(n int) string {
 		return "-"
 	}
 	return fmt.Sprint(n)
+}
+
+// dur is d as a person reads it: 53ms, 4.1s, 2m3s.
+func dur(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// bad reports whether a result is one an operator must look at.
+func bad(r reconcile.Result) bool {
+	switch r {
+	case reconcile.ResultFailed, reconcile.ResultHeld, reconcile.ResultRolledBack, reconcile.ResultUnreachable, reconcile.ResultDegraded:
+		return true
+	}
+	return false
 }

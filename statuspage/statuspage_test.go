@@ -40,7 +40,7 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 	res.Body.Close()
 	html := string(body)
 	for _, want := range []string{
-		`<meta http-equiv="refresh" content="2">`,
+		`<meta http-equiv="refresh" content="2; url=?refresh=2">`,
 		`id="instance-testing" data-result="rolled-back" data-ready="true"`,
 		`revision 2 failed`,
 		`applying since 42s ago`,
@@ -74,6 +74,13 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 	}
 	if p.Daemon.Instance("nigeria").InProgress.Step != "applying" || len(p.Events) != 1 || p.Events[0].Result != events.RolledBack || p.Daemon.Config.Error == "" {
 		t.Errorf("status.json = %+v", p)
+	}
+	if res, _ := http.Get(srv.URL + "/?refresh=7"); res != nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(b), `content="7; url=?refresh=7"`) {
+			t.Error("?refresh=7 is not kept")
+		}
 	}
 	if res, _ := http.Post(srv.URL+"/", "text/plain", nil); res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST / = %d: the page is read-only", res.StatusCode)

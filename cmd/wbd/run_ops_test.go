@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/wbd-dev/wbd/events"
+	"github.com/wbd-dev/wbd/statuspage"
+)
+
+// TestRunOperatorsView is what an operator watching the daemon sees, on
+// the real engine, one instance shared by every check: the status page in
+// a real browser turning from in progress to ready after an edit, then a
+// failed apply and a rolled back one shown as such; the metrics, parsed as
+// Prometheus parses them, and the events log, after the same story, agree.
+func TestRunOperatorsView(t *testing.T) {
+	requireEngineForRun(t)
+	browser := newBrowser(t)
+	w := newDaemonWorld(t)
+	x := daemonInst{name: uniqueName(t), app: "wbd.local/app:1", port: freeHostPort(t)}
+	w.save(x)
+	addr := fmt.Sprintf("127.0.0.1:%d", freeHostPort(t))
+	d := startDaemon(t, w.file, "--metrics-addr", addr)
+	base := "http://" + addr
+	page := base + "/?refresh=1"
+	row := "#instance-" + x.name
+
+	waitPage(t, d, base, time.Minute, x.name+" ready at revision 1", func(p statuspage.Page) bool {
+		in := p.Daemon.Instance(x.name)
+		return in != nil && in.Ready && in.Revision == 1
+	})
+	browser.navigate(page)
+	browser.waitText(row, "ready", time.Minute)
+
+	// An edit: the page shows the apply in progress, then the instance
+	// ready at its new revision.
+	x.app = retagApp(t, "")
+	w.save(x)
+	browser.waitText(row+" .state", "in progress", time.Minute)
+	progress := browser.text(row + " .inprogress")
+	if !strings.Contains(progress, "applying since") {
+		t.Errorf("in progress cell %q, want the step and since when", progress)
+	}
+	browser.waitText(row+" .state", "ready", 2*time.Minute)
+	if rev := browser.text(row + " .revision"); rev != "2" {
+		t.Errorf("revision shown after the edit: %q, want 2", rev)
+	}
+	browser.waitText("#events", "ok", time.Minute)
+
+	// An image that cannot be pulled: failed, before touching anything.
+	x.app = "wbd.local/app:" + uniqueName(t)
+	w.save(x)
+	browser.waitText(row+" .state", "failed", 2*time.Minute)
+	browser.waitText("#events tbody", "failed", time.Minute)
+
+	// An app that never starts: rolled back to revision 2, shown as such.
+	x.app = "wbd.local/app-nostart:1"
+	w.save(x)
+	browser.waitText(row+" .state", "rolled-back", 3*time.Minute)
+	browser.waitText("#events tbody tr:first-child", "rolled_back", time.Minute)
+	if cells := browser.text(row); !strings.Contains(cells, "failed") {
+		t.Errorf("the rolled back instance's row does not say why: %q", cells)
+	}
+	browser.screenshot(filepath.Join(os.TempDir(), "wbd-status-page.png"))
+
+	// The metrics, after the same story, and the events log agree.
+	fams := scrapeMetrics(t, base+"/metrics")
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"wbd_instance_info", []string{"instance", x.name, "host", "local", "revision", "2"}, 1},
+		{"wbd_instance_ready", []string{"instance", x.name}, 1},
+		{"wbd_instance_in_sync", []string{"instance", x.name}, 0},
+		{"wbd_rollouts_total", []string{"instance", x.name, "result", "ok"}, 2},
+		{"wbd_rollouts_total", []string{"instance", x.name, "result", "rolled_back"}, 1},
+		{"wbd_config_valid", nil, 1},
+		{"wbd_engine_up", []string{"host", "local"}, 1},
+	} {
+		if got := metricValue(fams, c.name, c.labels...); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if got := metricValue(fams, "wbd_rollouts_total", "instance", x.name, "result", "failed"); got < 1 {
+		t.Errorf("failed rollouts = %v, want at least 1", got)
+	}
+	if fams["process_resident_memory_bytes"] == nil || fams["go_goroutines"] == nil || fams["wbd_reconcile_duration_seconds"] == nil {
+		t.Error("the process, Go or duration metrics are missing")
+	}
+	evs, err := events.Read(w.root, events.Filter{Instance: x.name}, func(err error) { t.Error(err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[events.Result]float64{}
+	var story []string
+	for _, e := range evs {
+		if !e.Actor.Daemon || e.Action != events.Apply {
+			t.Errorf("event %+v: want the daemon's applies only", e)
+			continue
+		}
+		counts[e.Result]++
+		story = append(story, fmt.Sprintf("%s %d>%d", e.Result, e.From, e.To))
+	}
+	for _, res := range []events.Result{events.OK, events.Failed, events.RolledBack} {
+		if got := metricValue(fams, "wbd_rollouts_total", "instance", x.name, "result", string(res)); got != counts[res] {
+			t.Errorf("%s: metrics count %v, the events log %v (%q)", res, got, counts[res], story)
+		}
+	}
+	if len(story) < 4 || story[0] != "ok 0>1" || story[1] != "ok 1>2" || story[len(story)-1] != "rolled_back 2>2" {
+		t.Errorf("events %q, want ok 0>1, ok 1>2, failed 2>2..., rolled_back 2>2", story)
+	}
+	// wbd events reads the same.
+	out, err := exec.Command("wbd", "-f", w.file, "events", x.name).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "rolled_back") || !strings.Contains(string(out), "daemon (pid") {
+		t.Errorf("wbd events: %v\n%s", err, out)
+	}
+}
+
+// waitPage polls /status.json until cond holds.
+func waitPage(t *testing.T, d *daemonProc, base string, timeout time.Duration, what string, cond func(statuspage.Page) bool) {
+	t.Helper()
+	waitUntil(t, timeout, what, func() bool {
+		res, err := http.Get(base + "/status.json")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		var p statuspage.Page
+		return json.NewDecoder(res.Body).Decode(&p) == nil && p.Daemon != nil && cond(p)
+	})
+}
+
+func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(res.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(&buf)
+	if err != nil {
+		t.Fatalf("GET /metrics does not parse: %v", err)
+	}
+	return fams
+}
+
+// metricValue is the value of the series of name whose labels include the
+// given pairs, -1 when there is none.
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	f := fams[name]
+	if f == nil {
+		return -1
+	}
+	for _, m := range f.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		ok := true
+		for i := 0; i+1 < len(labels); i += 2 {
+			ok = ok && have[labels[i]] == labels[i+1]
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		}
+	}
+	return -1
+}
+
+// browser is a headless Chromium driven through its DevTools protocol.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// newBrowser starts Debian's chromium with a profile of its own and
+// nothing that reaches out to the network.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is not installed (scripts/test.sh installs it)")
+		}
+		t.Skip("chromium is not installed")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1400, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+func (b *browser) navigate(url string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		b.t.Fatalf("open %s: %v", url, err)
+	}
+}
+
+// text is what the page shows in the first element sel matches now, or ""
+// (the page may be reloading).
+func (b *browser) text(sel string) string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// waitText waits until sel shows want, as the page refreshes itself.
+func (b *browser) waitText(sel, want string, timeout time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		if last = b.text(sel); strings.Contains(last, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.t.Fatalf("the page's %s never showed %q; last %q", sel, want, last)
+}
+
+func (b *browser) screenshot(path string) {
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		os.WriteFile(path, png, 0o644)
+		b.t.Logf("status page: %s", path)
+	}
+}
