@@ -33,8 +33,10 @@ type fakeEngine struct {
 	// failImage: applying a project whose app has this image fails,
 	// after touching a container when touched (a rollback follows).
 	failImage map[string]fakeFailure
-	// block, when set, makes Apply wait until it is closed or ctx ends.
-	block   chan struct{}
+	// block, when set, makes Apply wait until it is closed or ctx ends,
+	// telling its listener what comes on progress meanwhile.
+	block    chan struct{}
+	progress chan lifecycle.Progress
 	started chan string // Apply sends the instance here when set
 	busy    map[string]int
 	overlap bool // two operations ran on one instance at once
@@ -137,7 +139,7 @@ func (e *fakeEngine) leave(name string) {
 	e.busy[name]--
 }
 
-func (e *fakeEngine) Apply(ctx context.Context, p *types.Project, _ lifecycle.ApplyOptions) (lifecycle.Report, error) {
+func (e *fakeEngine) Apply(ctx context.Context, p *types.Project, opts lifecycle.ApplyOptions) (lifecycle.Report, error) {
 	e.enter(p.Name)
 	defer e.leave(p.Name)
 	e.mu.Lock()
@@ -147,10 +149,16 @@ func (e *fakeEngine) Apply(ctx context.Context, p *types.Project, _ lifecycle.Ap
 		started <- p.Name
 	}
 	if block != nil {
-		select {
-		case <-block:
-		case <-ctx.Done():
-			return lifecycle.Report{}, ctx.Err()
+	wait:
+		for {
+			select {
+			case <-block:
+				break wait
+			case pr := <-e.progress:
+				opts.OnProgress(pr)
+			case <-ctx.Done():
+				return lifecycle.Report{}, ctx.Err()
+			}
 		}
 	}
 	e.mu.Lock()
