@@ -322,6 +322,8 @@ func (r *Reconciler) update(name string, fn func(s *instState, now time.Time)) {
 	s.st.Ready = ready(s.st.Result)
 	st := s.st
 	r.mu.Unlock()
+	// As the status file: whoever listens may log or post it.
+	st.Host, st.Detail, st.LastError = RedactHost(st.Host), RedactHost(st.Detail), RedactHost(st.LastError)
 	if r.cfg.OnReconciled != nil {
 		r.cfg.OnReconciled(st, took)
 	}

@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -60,5 +64,31 @@ func TestLoggerRedactsUserinfo(t *testing.T) {
 		if got := buf.String(); strings.Contains(got, "hunter2") || strings.Contains(got, "ops") || !strings.Contains(got, "tcp://box:2375") {
 			t.Errorf("%s log: %s", format, got)
 		}
+	}
+}
+
+// --log-format auto logs to the journal when stderr is the stream that
+// JOURNAL_STREAM names, and text lines to anything else.
+func TestAutoLogFormatFollowsTheJournalStream(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	syscall.Fstat(int(f.Fd()), &st)
+	t.Setenv("JOURNAL_STREAM", fmt.Sprintf("%d:%d", st.Dev, st.Ino))
+	log, err := newLogger(f, "auto", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, text := log.Handler().(*slog.TextHandler); text {
+		t.Error("stderr is the journal's stream, yet auto logs text")
+	}
+	var buf bytes.Buffer
+	log, _ = newLogger(&buf, "auto", "info")
+	log.Info("hello", "instance", "testing")
+	if !strings.Contains(buf.String(), "msg=hello instance=testing") {
+		t.Errorf("auto to a pipe: %q, want text lines", buf.String())
 	}
 }
