@@ -181,3 +181,31 @@ func TestFollowAcrossRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Last reads the log from its end, across the rotated file when the
+// current one holds fewer.
+func TestLast(t *testing.T) {
+	root := newRoot(t)
+	l := Open(root, DaemonActor(), Options{MaxSize: 100 << 10})
+	const total = 1500 // rotates once, past 100 KiB
+	for i := range total {
+		l.Record(Event{Instance: fmt.Sprintf("i%d", i%3), Action: Apply, Result: OK, Detail: fmt.Sprint(i)})
+	}
+	all, _ := Read(root, Filter{}, nil)
+	for _, tc := range []struct {
+		n int
+		f Filter
+	}{{1, Filter{}}, {20, Filter{}}, {len(all), Filter{}}, {len(all) + 5, Filter{}}, {7, Filter{Instance: "i1"}}, {500, Filter{Instance: "i2"}}} {
+		want, _ := Read(root, tc.f, nil)
+		if len(want) > tc.n {
+			want = want[len(want)-tc.n:]
+		}
+		got, err := Last(root, tc.n, tc.f)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("Last(%d, %+v): %d events (%v), want %d", tc.n, tc.f, len(got), err, len(want))
+		}
+	}
+	if _, err := os.Stat(Path(root) + ".1"); err != nil {
+		t.Error("the log was not rotated")
+	}
+}

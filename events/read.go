@@ -2,6 +2,7 @@ package events
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,13 +47,65 @@ func Read(root string, f Filter, bad func(error)) ([]Event, error) {
 	return out, nil
 }
 
-// Last returns the n newest events of root's log that f selects.
+// Last returns the n newest events of root's log that f selects, oldest
+// first. It reads the log from its end, as much as it takes: a status page
+// refreshing every few seconds does not read megabytes each time.
 func Last(root string, n int, f Filter) ([]Event, error) {
-	evs, err := Read(root, f, nil)
-	if len(evs) > n {
-		evs = evs[len(evs)-n:]
+	var out []Event
+	for _, p := range []string{Path(root), Path(root) + ".1"} {
+		if len(out) >= n {
+			break
+		}
+		file, err := instdir.OpenIn(root, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		evs, err := tail(file, p, n-len(out), f)
+		file.Close()
+		if err != nil {
+			return out, err
+		}
+		out = append(evs, out...)
 	}
-	return evs, err
+	return out, nil
+}
+
+// tail returns the last n events of file that f selects, reading chunks
+// from its end, each four times the one before.
+func tail(file *os.File, path string, n int, f Filter) ([]Event, error) {
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	for chunk := int64(64 << 10); ; chunk *= 4 {
+		off := max(size-chunk, 0)
+		buf := make([]byte, size-off)
+		if _, err := file.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if off > 0 {
+			// The chunk's first line began before it.
+			nl := bytes.IndexByte(buf, '\n')
+			if nl < 0 {
+				continue
+			}
+			buf = buf[nl+1:]
+		}
+		var evs []Event
+		if _, err := scan(bytes.NewReader(buf), path, 0, f, nil, func(e Event) { evs = append(evs, e) }); err != nil {
+			return nil, err
+		}
+		if len(evs) >= n || off == 0 {
+			if len(evs) > n {
+				evs = evs[len(evs)-n:]
+			}
+			return evs, nil
+		}
+	}
 }
 
 // scan reads complete lines of r from line number line on, and returns how
