@@ -37,14 +37,14 @@ type fakeEngine struct {
 	// telling its listener what comes on progress meanwhile.
 	block    chan struct{}
 	progress chan lifecycle.Progress
-	started chan string // Apply sends the instance here when set
-	busy    map[string]int
-	overlap bool // two operations ran on one instance at once
-	maxBusy int
-	events  chan lifecycle.Event
-	broken  chan struct{} // closed: open event streams break
-	streams int           // open event streams
-	closes  int           // calls of Close
+	started  chan string // Apply sends the instance here when set
+	busy     map[string]int
+	overlap  bool // two operations ran on one instance at once
+	maxBusy  int
+	events   chan lifecycle.Event
+	broken   chan struct{} // closed: open event streams break
+	streams  int           // open event streams
+	closes   int           // calls of Close
 	// closedInUse: Close was called with an event stream or an
 	// operation still going.
 	closedInUse bool
