@@ -237,8 +237,9 @@ func TestRunAndShellNeverActTogether(t *testing.T) {
 
 	// The daemon applies: wbd apply from a shell is refused, naming it.
 	x.app = retagApp(t, "")
+	mark := d.mark() // the create logged an applying line already
 	w.save(x)
-	d.waitLog(`msg=applying instance=`+x.name, 30*time.Second)
+	d.waitLogSince(mark, `msg=applying instance=`+x.name, 30*time.Second)
 	out, err := exec.Command("wbd", "apply", "-f", w.file, x.name).CombinedOutput()
 	if err == nil {
 		t.Fatalf("wbd apply succeeded while the daemon applied:\n%s", out)
