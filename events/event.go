@@ -40,7 +40,7 @@ type Actor struct {
 	Command string `json:"command,omitempty"` // "wbd apply"
 }
 
-// Daemon is the actor of wbd run, this process.
+// DaemonActor is wbd run, this process.
 func DaemonActor() Actor { return Actor{Daemon: true, PID: os.Getpid(), Command: "wbd run"} }
 
 // CommandActor is the user running command in this process.
