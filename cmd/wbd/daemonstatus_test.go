@@ -75,6 +75,21 @@ func TestStatusOfAnInvalidFileShowsTheDaemon(t *testing.T) {
 		t.Errorf("status --json = %+v", sts)
 	}
 
+	// A file that parses but whose template no longer renders is invalid
+	// to the daemon too.
+	tmpl := filepath.Join(t.TempDir(), "templates")
+	os.Mkdir(tmpl, 0o755)
+	os.WriteFile(filepath.Join(tmpl, "compose.yaml.tmpl"), []byte("name: {{ .NoSuchField }}\n"), 0o644)
+	os.WriteFile(file, []byte("version: 1\nroot: "+root+"\ntemplates: "+tmpl+"\ninstances:\n  testing:\n    port: 8001\n    images: {app: \"wbd.local/app:1\"}\n"), 0o644)
+	out.Reset()
+	errOut.Reset()
+	if code := run(t.Context(), []string{"-f", file, "status"}, &out, &errOut); code != exitFailed || !strings.Contains(out.String(), "DAEMON (pid 4242") {
+		t.Errorf("a template that does not render: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "NoSuchField") {
+		t.Errorf("stderr does not name the template's error: %s", errOut.String())
+	}
+
 	// No daemon on that root: only the error.
 	unlock()
 	out.Reset()

@@ -36,14 +36,17 @@ func peekRoot(file string) string {
 	return filepath.Clean(string(m[1]))
 }
 
-// statusOfInvalidFile is wbd status when the file does not load: the
-// daemon of its root, if one runs, goes on with the last valid
-// configuration, and that is what is shown, below the file's error.
-func statusOfInvalidFile(file string, loadErr error, asJSON bool, stdout io.Writer) error {
+// statusOfInvalidFile is wbd status when the file does not load or
+// render: the daemon of its root (root, or the one the file's text names),
+// if one runs, goes on with the last valid configuration, and that is what
+// is shown, below the file's error.
+func statusOfInvalidFile(file, root string, loadErr error, asJSON bool, stdout io.Writer) error {
 	if errors.Is(loadErr, fs.ErrNotExist) {
 		return loadErr
 	}
-	root := peekRoot(file)
+	if root == "" {
+		root = peekRoot(file)
+	}
 	if root == "" {
 		return loadErr
 	}

@@ -66,12 +66,17 @@ type serviceStatus struct {
 
 func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, stdout io.Writer) error {
 	all := len(names) == 0
-	if _, err := g.load(); err != nil {
-		return statusOfInvalidFile(g.file, err, asJSON, stdout)
+	loaded, err := g.load()
+	if err != nil {
+		return statusOfInvalidFile(g.file, "", err, asJSON, stdout)
+	}
+	if _, err := selectInstances(loaded, names, all); err != nil {
+		return err
 	}
 	cfg, ins, results, err := g.loadAndRender(ctx, names, all)
 	if err != nil {
-		return err
+		// A template that no longer renders: as invalid, to the daemon.
+		return statusOfInvalidFile(g.file, loaded.Root, err, asJSON, stdout)
 	}
 	daemon := daemonStatus(cfg.Root)
 	es := newEngines(io.Discard)
