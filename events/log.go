@@ -32,6 +32,7 @@ type Log struct {
 	log    *slog.Logger
 	now    func() time.Time
 	limit  int64
+	onErr  func(error)
 	// OnRecord, when set, sees every event recorded, written or not
 	// (the daemon's metrics and notifications).
 	OnRecord func(Event)
@@ -44,6 +45,8 @@ type Options struct {
 	Redact func(string) string
 	Logger *slog.Logger
 	Now    func() time.Time
+	// OnError, when set, is told instead of Logger (a command's stderr).
+	OnError func(error)
 	// MaxSize replaces the package's MaxSize (tests).
 	MaxSize int64
 }
@@ -51,7 +54,7 @@ type Options struct {
 // Open returns the log of root, acting as actor. Nothing is written until
 // an event is recorded.
 func Open(root string, actor Actor, opts Options) *Log {
-	l := &Log{root: root, actor: actor, redact: opts.Redact, log: opts.Logger, now: opts.Now, limit: opts.MaxSize}
+	l := &Log{root: root, actor: actor, redact: opts.Redact, log: opts.Logger, now: opts.Now, limit: opts.MaxSize, onErr: opts.OnError}
 	if l.limit <= 0 {
 		l.limit = MaxSize
 	}
@@ -94,7 +97,11 @@ func (l *Log) Record(e Event) error {
 	}
 	if err != nil {
 		err = fmt.Errorf("events log of %s: %w", l.root, err)
-		l.log.Warn("cannot record the event", "instance", e.Instance, "action", e.Action, "error", err)
+		if l.onErr != nil {
+			l.onErr(fmt.Errorf("%s's %s is not in the events log: %w", e.Instance, e.Action, err))
+		} else {
+			l.log.Warn("cannot record the event", "instance", e.Instance, "action", e.Action, "error", err)
+		}
 	}
 	return err
 }

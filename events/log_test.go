@@ -111,9 +111,13 @@ func TestNoLinkFollowed(t *testing.T) {
 	if err := os.Symlink(outside, Path(root)); err != nil {
 		t.Fatal(err)
 	}
-	err := Open(root, DaemonActor(), Options{}).Record(Event{Instance: "x", Action: Apply, Result: OK})
+	var told error
+	err := Open(root, DaemonActor(), Options{OnError: func(err error) { told = err }}).Record(Event{Instance: "x", Action: Apply, Result: OK})
 	if err == nil {
 		t.Fatal("recorded through a link")
+	}
+	if told == nil || !strings.Contains(told.Error(), "x's apply is not in the events log") {
+		t.Errorf("OnError told %v", told)
 	}
 	if data, _ := os.ReadFile(outside); len(data) != 0 {
 		t.Errorf("the link's target was written: %q", data)

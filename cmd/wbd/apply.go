@@ -116,7 +116,7 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, o
 	if err != nil {
 		return err
 	}
-	opts.Events = eventsLog(cfg.Root, "wbd apply")
+	opts.Events = eventsLog(cfg.Root, "wbd apply", stderr)
 	es := newEngines(stderr)
 	defer es.close()
 	step := func(ctx context.Context, in *spec.Instance) (string, []string, error) {

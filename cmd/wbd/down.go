@@ -59,7 +59,7 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 		}
 		ins = append(ins, in)
 	}
-	log := eventsLog(cfg.Root, "wbd down")
+	log := eventsLog(cfg.Root, "wbd down", stderr)
 	es := newEngines(stderr)
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {

@@ -128,9 +128,13 @@ func (p *eventPrinter) flush() {
 	}
 }
 
-// eventsLog is the events log of root for the command that runs.
-func eventsLog(root, command string) *events.Log {
-	return events.Open(root, events.CommandActor(command), events.Options{Redact: reconcile.RedactHost})
+// eventsLog is the events log of root for the command that runs; what
+// cannot be written there is a warning on stderr.
+func eventsLog(root, command string, stderr io.Writer) *events.Log {
+	return events.Open(root, events.CommandActor(command), events.Options{
+		Redact:  reconcile.RedactHost,
+		OnError: func(err error) { fmt.Fprintf(stderr, "wbd: warning: %s\n", reconcile.RedactHost(err.Error())) },
+	})
 }
 
 // recordAction records a command's action on in that began at start and

@@ -36,7 +36,7 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 	if err != nil {
 		return err
 	}
-	log := eventsLog(cfg.Root, "wbd restart")
+	log := eventsLog(cfg.Root, "wbd restart", stderr)
 	es := newEngines(stderr)
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {

@@ -64,7 +64,7 @@ func runRollback(ctx context.Context, g *globals, name string, to int, release b
 	if err != nil {
 		return err
 	}
-	opts.Events = eventsLog(cfg.Root, "wbd rollback")
+	opts.Events = eventsLog(cfg.Root, "wbd rollback", stderr)
 	es := newEngines(stderr)
 	defer es.close()
 	verb := "pinned"
