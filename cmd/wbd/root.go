@@ -85,19 +85,6 @@ held because it was): the instance runs its last healthy revision again.`,
 		SilenceErrors:              true,
 		SilenceUsage:               true,
 		SuggestionsMinimumDistance: 2,
-		// With TraverseChildren cobra no longer rejects an unknown command
-		// itself: the root gets it as an argument.
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			msg := fmt.Sprintf("unknown command %q for \"wbd\"", args[0])
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += "; did you mean " + strings.Join(s, " or ") + "?"
-			}
-			return usagef("%s", msg)
-		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
@@ -117,6 +104,7 @@ held because it was): the instance runs its last healthy revision again.`,
 		newVersionCmd(),
 	)
 	addFileFlag(root, g)
+	strictGroups(root)
 	return root
 }
 
