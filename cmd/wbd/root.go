@@ -104,6 +104,7 @@ held because it was): the instance runs its last healthy revision again.`,
 		newVersionCmd(),
 	)
 	addFileFlag(root, g)
+	setVersionFlag(root)
 	strictGroups(root)
 	return root
 }
