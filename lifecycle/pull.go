@@ -11,9 +11,13 @@ import (
 	"github.com/docker/compose/v5/pkg/api"
 )
 
-// Pull pulls each image once, one after the other, with progress to w. The
-// error names every image that failed.
+// Pull pulls each image once, one after the other, with progress to w, or
+// with a nil w where every step's progress goes (WithProgress,
+// WithDisplay). The error names every image that failed.
 func (e *Engine) Pull(ctx context.Context, images []string, w io.Writer) error {
+	if w == nil {
+		w = e.progress
+	}
 	s, err := e.session(w)
 	if err != nil {
 		return err
