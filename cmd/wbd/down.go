@@ -57,7 +57,7 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 		}
 		ins = append(ins, in)
 	}
-	es := newEngines(stderr)
+	es := g.progressEngines(ctx, stderr, "down")
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		if cfg.Instance(in.Name) == nil {
@@ -72,6 +72,7 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 			return fmt.Sprintf("containers and network removed; data kept in %s", in.Dir), nil, nil
 		})
 	})
+	es.endProgress()
 	return report(stdout, stderr, "down", outs, f.asJSON)
 }
 

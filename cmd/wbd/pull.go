@@ -40,20 +40,27 @@ once per host. The admin image is pulled only for instances that run admin.`,
 				}
 				byHost[host] = append(byHost[host], imagesOf(in)...)
 			}
-			es := newEngines(cmd.ErrOrStderr())
+			es := g.progressEngines(cmd.Context(), cmd.ErrOrStderr(), "pull")
 			defer es.close()
-			var errs []error
+			var (
+				errs []error
+				done []string
+			)
 			for _, host := range hosts {
 				images := slices.Compact(slices.Sorted(slices.Values(byHost[host])))
 				eng, err := es.get(cmd.Context(), host)
 				if err == nil {
-					err = eng.Pull(cmd.Context(), images, cmd.ErrOrStderr())
+					err = eng.Pull(cmd.Context(), images, nil)
 				}
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: pulled %d images\n", hostName(host), len(images))
+				done = append(done, fmt.Sprintf("%s: pulled %d images", hostName(host), len(images)))
+			}
+			es.endProgress()
+			for _, line := range done {
+				fmt.Fprintln(cmd.OutOrStdout(), line)
 			}
 			return errors.Join(errs...)
 		},

@@ -34,7 +34,7 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 	if err != nil {
 		return err
 	}
-	es := newEngines(stderr)
+	es := g.progressEngines(ctx, stderr, "restart")
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		return es.locked(ctx, in, "wbd restart", func(eng *lifecycle.Engine) (string, []string, error) {
@@ -48,5 +48,6 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 			return "stopped in order and started: " + strings.Join(services, ", "), rep.Warnings, err
 		})
 	})
+	es.endProgress()
 	return report(stdout, stderr, "restart", outs, f.asJSON)
 }

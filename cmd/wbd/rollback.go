@@ -64,7 +64,7 @@ func runRollback(ctx context.Context, g *globals, name string, to int, release b
 	if err != nil {
 		return err
 	}
-	es := newEngines(stderr)
+	es := g.progressEngines(ctx, stderr, "rollback")
 	defer es.close()
 	verb := "pinned"
 	if release {
@@ -83,5 +83,6 @@ func runRollback(ctx context.Context, g *globals, name string, to int, release b
 		}
 		return out.Summary, out.Warnings, err
 	})
+	es.endProgress()
 	return report(stdout, stderr, "rollback", outs, false)
 }

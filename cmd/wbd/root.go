@@ -56,7 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // globals are the flags every command shares.
 type globals struct {
-	file string
+	file   string
+	output outputFlags
 }
 
 func newRoot() *cobra.Command {
@@ -87,6 +88,10 @@ held because it was): the instance runs its last healthy revision again.`,
 		SuggestionsMinimumDistance: 2,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	g.output.register(root)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		return g.output.resolve(os.Getenv("NO_COLOR") != "")
+	}
 	root.AddCommand(
 		newValidateCmd(g),
 		newRenderCmd(g),
