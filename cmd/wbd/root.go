@@ -111,6 +111,7 @@ held because it was): the instance runs its last healthy revision again.`,
 	addFileFlag(root, g)
 	setVersionFlag(root)
 	strictGroups(root)
+	registerCompletions(root, g)
 	return root
 }
 
