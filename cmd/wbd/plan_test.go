@@ -30,6 +30,7 @@ func TestPlanJSON(t *testing.T) {
 	want := `[
   {
     "instance": "testing",
+    "in_file": true,
     "services": [
       {
         "service": "postgres",

@@ -40,6 +40,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
 	// An endpoint's userinfo (a DOCKER_HOST with a password) stays out
 	// of every message.
 	fmt.Fprintf(stderr, "wbd: %s\n", reconcile.RedactHost(err.Error()))
