@@ -90,6 +90,9 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if len(legacy) > 0 && !opts.Adopt {
 		return rep, &LegacyError{Instance: p.Name, Containers: legacy}
 	}
+	if err := e.pullExtra(ctx, project); err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
 	if len(legacy) == 0 {
 		if services, ok := e.unchanged(ctx, p, in, own); ok {
 			return e.hold(ctx, p, services, opts)
