@@ -219,6 +219,9 @@ func printPlans(w io.Writer, plans []instancePlan) {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Instance, s.Service, s.Container, s.Action, strings.Join(why, "; "))
 		}
+		for _, img := range p.Pull {
+			fmt.Fprintf(tw, "%s\t-\timage %s\tpull\tnot on the engine: apply pulls it, no container runs it\n", p.Instance, img)
+		}
 		for _, c := range p.Legacy {
 			fmt.Fprintf(tw, "%s\t-\t%s\tin the way\tlegacy container without compose labels: wbd apply --adopt %s\n", p.Instance, c.Name, p.Instance)
 		}
@@ -252,6 +255,9 @@ type planJSON struct {
 	Services []servicePlanJSON `json:"services"`
 	Legacy   []containerJSON   `json:"legacy"`
 	Renames  []renameJSON      `json:"renames"`
+	// Pull lists the images of the instance's pull list the engine
+	// lacks, which apply pulls.
+	Pull []string `json:"pull"`
 }
 type servicePlanJSON struct {
 	Service   string       `json:"service"`
@@ -283,7 +289,8 @@ type renameJSON struct {
 }
 
 func toPlanJSON(p lifecycle.Plan) planJSON {
-	out := planJSON{Instance: p.Instance, InFile: true, Services: []servicePlanJSON{}, Legacy: []containerJSON{}, Renames: []renameJSON{}}
+	out := planJSON{Instance: p.Instance, InFile: true, Services: []servicePlanJSON{}, Legacy: []containerJSON{}, Renames: []renameJSON{}, Pull: []string{}}
+	out.Pull = append(out.Pull, p.Pull...)
 	for _, s := range p.Services {
 		sp := servicePlanJSON{Service: s.Service, Container: s.Container, Action: string(s.Action), Changes: []changeJSON{}}
 		for _, c := range s.Changes {

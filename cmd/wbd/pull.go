@@ -16,8 +16,10 @@ func newPullCmd(g *globals) *cobra.Command {
 		Short: "Pull the images instances use, each once per host",
 		Long: `Pull fetches every image the named instances use (all instances when none
 is named) on each instance's Docker host, so that a later apply or restart
-does not wait on the registry. An image several instances share is pulled
-once per host. The admin image is pulled only for instances that run admin.`,
+does not wait on the registry: their services' images, and the images
+their pull lists name, which no container runs. An image several instances
+share is pulled once per host. The admin image is pulled only for
+instances that run admin.`,
 		Example: `  wbd pull
   wbd pull testing`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,12 +70,13 @@ once per host. The admin image is pulled only for instances that run admin.`,
 	return cmd
 }
 
+// imagesOf is every image in uses: its services' and its pull list.
 func imagesOf(in *spec.Instance) []string {
 	images := []string{in.Images.App, in.Images.Postgres, in.Images.Redis}
 	if in.Admin != nil {
 		images = append(images, in.Images.Admin)
 	}
-	return images
+	return append(images, in.Pull...)
 }
 
 func hostName(host string) string {

@@ -44,6 +44,10 @@ type instanceStatus struct {
 	Error    string          `json:"error,omitempty"`
 	// Daemon is wbd run's view of the instance, when a daemon runs.
 	Daemon *reconcile.InstanceStatus `json:"daemon,omitempty"`
+
+	// Pull is the instance's pull list, each image with whether the
+	// engine has it.
+	Pull []pullStatus `json:"pull,omitempty"`
 }
 
 type serviceStatus struct {
@@ -78,6 +82,9 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 		if err == nil {
 			services, err = eng.Status(ctx, in.Name, results[in.Name].Project)
 		}
+		if err == nil {
+			st.Pull, err = pullStatusOf(ctx, eng, in)
+		}
 		if err != nil {
 			st.Error = reconcile.RedactHost(err.Error())
 			errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
@@ -97,6 +104,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 		}
 	} else {
 		printStatus(stdout, out)
+		printPullStatus(stdout, out)
 		if daemon != nil {
 			printDaemonStatus(stdout, daemon, time.Now())
 		}
