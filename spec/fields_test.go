@@ -46,6 +46,16 @@ func TestFieldErrors(t *testing.T) {
 		{"secret_env not a mapping", head + "    secret_env: [PGPASSWORD]\n", "x.yaml:7:17: instances.aa.secret_env: must be a mapping, got a list", ErrType},
 		{"unknown field lists secret_env", head + "    secrets: {}\n", "x.yaml:7:5: instances.aa.secrets: unknown field \"secrets\" (known: host, images, port, app_port, admin, env, secret_env, healthcheck, pull)", ErrUnknownField},
 
+		// A pull list holds image references, each once.
+		{"not a list", head + "    pull: alpine:3\n", "x.yaml:7:11: instances.aa.pull: must be a list of image references, e.g. [timroberton/comb:wb-hmis-r-linux], got a string", ErrType},
+		{"a mapping", head + "    pull: {alpine: 3}\n", "x.yaml:7:11: instances.aa.pull: must be a list of image references, e.g. [timroberton/comb:wb-hmis-r-linux], got a mapping", ErrType},
+		{"entry not a string", head + "    pull: [alpine:3, [busybox]]\n", "x.yaml:7:22: instances.aa.pull[1]: must be a string, got a list", ErrType},
+		{"invalid reference", head + "    pull:\n      - alpine:3\n      - Comb:Latest\n", "x.yaml:9:9: instances.aa.pull[1]: invalid image reference \"Comb:Latest\": invalid reference format: repository name (library/Comb) must be lowercase", ErrImage},
+		{"empty", head + "    pull: [\"\"]\n", "x.yaml:7:12: instances.aa.pull[0]: must be an image reference such as postgres:17.4, got an empty value", ErrImage},
+		{"null entry", head + "    pull: [~]\n", "x.yaml:7:12: instances.aa.pull[0]: must be an image reference such as postgres:17.4, got an empty value", ErrImage},
+		{"twice", head + "    pull:\n      - alpine:3\n      - alpine:3\n", "x.yaml:9:9: instances.aa.pull[1]: image \"alpine:3\" is listed twice, first at line 8", ErrDuplicate},
+		{"in defaults", "version: 1\nroot: /srv/wbd\ndefaults:\n  pull: [\"a b\"]\ninstances: {}\n", "x.yaml:4:10: defaults.pull[0]: invalid image reference \"a b\": invalid reference format", ErrImage},
+
 		// An email is not a switch; a port is.
 		{"admin own mapping needs a port", head + "    admin: {email: ops@example.org}\n", "x.yaml:7:12: instances.aa.admin.port: required: the host port published for the admin container", ErrRequired},
 		{"admin default email checked", "version: 1\nroot: /srv/wbd\ndefaults:\n  admin: {email: nobody}\ninstances: {}\n", "x.yaml:4:18: defaults.admin.email: must be an email address such as ops@example.org (pgAdmin's login), got \"nobody\"", ErrType},

@@ -98,11 +98,7 @@ func (g *globals) completeLogs(cmd *cobra.Command, args []string, toComplete str
 	if len(args) != 1 {
 		return g.completeInstances(1)(cmd, args, toComplete)
 	}
-	cfg, err := g.load()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	in := cfg.Instance(args[0])
+	cfg, in := g.named(args[0])
 	if in == nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -146,11 +142,7 @@ func (g *globals) completeRevisions(_ *cobra.Command, args []string, _ string) (
 	if len(args) != 1 {
 		return cobra.AppendActiveHelp(nil, "name the instance first"), cobra.ShellCompDirectiveNoFileComp
 	}
-	cfg, err := g.load()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	in := cfg.Instance(args[0])
+	_, in := g.named(args[0])
 	if in == nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -161,6 +153,16 @@ func (g *globals) completeRevisions(_ *cobra.Command, args []string, _ string) (
 		out = append(out, cobra.CompletionWithDesc(strconv.Itoa(r.Number), strings.TrimSuffix(desc, ", ")))
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
+}
+
+// named is the file and its instance name, for a completion: nil when
+// either cannot be had.
+func (g *globals) named(name string) (*spec.Config, *spec.Instance) {
+	cfg, err := g.load()
+	if err != nil {
+		return nil, nil
+	}
+	return cfg, cfg.Instance(name)
 }
 
 // completionContext is the context completion runs under: cobra gives
