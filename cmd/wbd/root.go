@@ -93,7 +93,10 @@ held because it was): the instance runs its last healthy revision again.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	g.output.register(root)
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+			return nil // a shell completing a line prints no output of wbd's
+		}
 		return g.output.resolve(os.Getenv("NO_COLOR") != "")
 	}
 	root.AddCommand(
