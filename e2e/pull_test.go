@@ -125,9 +125,8 @@ func TestPullFromARegistry(t *testing.T) {
 		t.Errorf("wbd plan --exit-code with %s missing: want exit 2 and a pull line\n%s", hmis, r)
 	}
 	ids := containerIDs(t, c)
-	o.apply(c)
-	if !present(hmis) {
-		t.Errorf("%s not pulled by apply", hmis)
+	if r := o.apply(c); !present(hmis) || !strings.Contains(r.stdout, "unchanged; pulled "+hmis) {
+		t.Errorf("%s not pulled by apply, or not said so\n%s", hmis, r)
 	}
 	if now := containerIDs(t, c); !slices.Equal(now, ids) {
 		t.Errorf("containers %v became %v: pulling an image nothing runs recreated some", ids, now)

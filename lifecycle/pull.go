@@ -65,18 +65,18 @@ func (e *Engine) pullMissing(ctx context.Context, s *session, p *types.Project) 
 }
 
 // pullExtra pulls the images p lists to pull and never run
-// (render.PullImages) that the engine lacks. An instance whose containers
-// need no change still gets them.
-func (e *Engine) pullExtra(ctx context.Context, p *types.Project) error {
+// (render.PullImages) that the engine lacks, and returns them. An instance
+// whose containers need no change still gets them.
+func (e *Engine) pullExtra(ctx context.Context, p *types.Project) ([]string, error) {
 	missing, err := e.missingImages(ctx, render.PullImages(p))
 	if err != nil || len(missing) == 0 {
-		return err
+		return nil, err
 	}
 	s, err := e.session(e.progress)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return pull(ctx, s, missing)
+	return missing, pull(ctx, s, missing)
 }
 
 // missingImages returns the images of refs the engine does not have.
