@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -30,6 +31,19 @@ func TestLogsShowAndFollowAnInstance(t *testing.T) {
 			t.Errorf("wbd logs %s: no line of %s\n%s", in.Name, strings.TrimSpace(name), all)
 		}
 	}
+	// Prefixes in color on a terminal only, unless --ansi always; NO_COLOR
+	// wins over both, as in docker compose.
+	if strings.Contains(all.stdout, "\x1b[") {
+		t.Errorf("wbd logs off a terminal: ANSI colors\n%q", all.stdout)
+	}
+	if r := o.mustWbd("--ansi", "always", "logs", in.Name, "--tail", "5"); !strings.Contains(r.stdout, "\x1b[36m"+in.Name) {
+		t.Errorf("wbd --ansi always logs: want prefixes in color\n%q", r.stdout)
+	}
+	o.env = append(os.Environ(), "NO_COLOR=1")
+	if r := o.mustWbd("logs", in.Name, "--tail", "5", "--ansi", "always"); strings.Contains(r.stdout, "\x1b[") {
+		t.Errorf("NO_COLOR=1 wbd logs --ansi always: ANSI colors\n%q", r.stdout)
+	}
+	o.env = nil
 
 	// -f after the command is --follow: the stream stays open and shows the
 	// request made after it started.

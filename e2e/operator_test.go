@@ -41,6 +41,7 @@ type instance struct {
 	AdminPort int    // 0: no admin
 	Host      string // "": the local engine
 	Images    images
+	Pull      []string // images to pull and never run
 }
 
 type images struct{ App, Postgres, Redis, Admin string }
@@ -99,6 +100,9 @@ func (o *operator) writeFile() {
 		}
 		fmt.Fprintf(&b, "    images:\n      app: %s\n      postgres: %s\n      redis: %s\n      admin: %s\n",
 			in.Images.App, in.Images.Postgres, in.Images.Redis, in.Images.Admin)
+		if len(in.Pull) > 0 {
+			fmt.Fprintf(&b, "    pull: [%s]\n", strings.Join(in.Pull, ", "))
+		}
 	}
 	if err := os.WriteFile(o.file, []byte(b.String()), 0o644); err != nil {
 		o.t.Fatal(err)

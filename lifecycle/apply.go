@@ -54,6 +54,8 @@ type Report struct {
 	// Touched is set once Apply acted on a container or network: an
 	// error before that changed nothing.
 	Touched bool
+	// Pulled lists the images to pull and never run that Apply pulled.
+	Pulled []string
 }
 
 // ServiceReport is what happened to one service.
@@ -93,9 +95,16 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if len(legacy) > 0 && !opts.Adopt {
 		return rep, &LegacyError{Instance: p.Name, Containers: legacy}
 	}
+	pulled, err := e.pullExtra(ctx, project)
+	if err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
+	rep.Pulled = pulled
 	if len(legacy) == 0 {
 		if services, ok := e.unchanged(ctx, p, in, own); ok {
-			return e.hold(ctx, p, services, opts)
+			held, err := e.hold(ctx, p, services, opts)
+			held.Pulled = pulled
+			return held, err
 		}
 	}
 	s, err := e.sessionWith(e.progress, opts.OnProgress)
@@ -190,6 +199,9 @@ func (r Report) Summary() string {
 	}
 	if len(r.Renamed) > 0 {
 		parts = append(parts, "renamed "+strings.Join(r.Renamed, ", "))
+	}
+	if len(r.Pulled) > 0 {
+		parts = append(parts, "pulled "+strings.Join(r.Pulled, ", "))
 	}
 	return strings.Join(parts, "; ")
 }

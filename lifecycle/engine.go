@@ -34,6 +34,7 @@ type Engine struct {
 	api      client.APIClient
 	progress io.Writer
 	log      *slog.Logger
+	color    *bool // see WithColor
 
 	filesMu sync.Mutex
 	files   map[string]instdir.Files // by root: see Files

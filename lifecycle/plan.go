@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
+	"github.com/wbd-dev/wbd/render"
 )
 
 // Plan is what Apply would do to an instance.
@@ -27,11 +28,14 @@ type Plan struct {
 	// temporary name, which Apply gives back their names, or removes
 	// when they never started beside the one they were to replace.
 	Renames []Misnamed
+	// Pull lists the images to pull and never run (render.PullImages)
+	// that the engine lacks: Apply pulls them.
+	Pull []string
 }
 
 // Empty reports whether Apply would change nothing.
 func (p Plan) Empty() bool {
-	return len(p.Legacy) == 0 && len(p.Renames) == 0 && !slices.ContainsFunc(p.Services, func(s ServicePlan) bool {
+	return len(p.Legacy) == 0 && len(p.Renames) == 0 && len(p.Pull) == 0 && !slices.ContainsFunc(p.Services, func(s ServicePlan) bool {
 		return s.Action != ActionUnchanged
 	})
 }
@@ -72,6 +76,9 @@ func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error)
 		return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)
 	}
 	plan := Plan{Instance: p.Name, Legacy: legacy, Renames: misnamed(p, in)}
+	if plan.Pull, err = e.missingImages(ctx, render.PullImages(project)); err != nil {
+		return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)
+	}
 	cur := in.byService()
 	for _, name := range inStartOrder(p.ServiceNames()) {
 		svc := p.Services[name]
@@ -179,6 +186,9 @@ func (p Plan) String() string {
 			continue
 		}
 		parts = append(parts, m.Service+" rename ("+m.Name+" -> "+m.Want+")")
+	}
+	for _, img := range p.Pull {
+		parts = append(parts, "pull "+img)
 	}
 	for _, s := range p.Services {
 		if s.Action == ActionUnchanged {

@@ -12,10 +12,14 @@ import (
 	"github.com/docker/compose/v5/pkg/api"
 )
 
-// newProgress picks how compose's progress events reach w: nothing for a nil
-// or discarding writer, compose's redrawn per-container view for a terminal,
-// and one plain line per event otherwise.
+// newProgress picks how compose's progress events reach w: the Display w
+// stands for (see WithDisplay), nothing for a nil or discarding writer,
+// compose's redrawn per-container view for a terminal, and one plain line
+// per event otherwise.
 func newProgress(w io.Writer) api.EventProcessor {
+	if d, ok := w.(displayWriter); ok {
+		return d.d
+	}
 	switch {
 	case w == nil || w == io.Discard:
 		return display.Quiet()

@@ -105,8 +105,11 @@ func (e *Engine) Logs(ctx context.Context, name, service string, follow bool, ta
 	if err != nil {
 		return err
 	}
-	tty := streams.NewOut(w).IsTerminal()
-	consumer := formatter.NewLogConsumer(ctx, w, w, tty, true, false)
+	color := streams.NewOut(w).IsTerminal()
+	if e.color != nil {
+		color = *e.color
+	}
+	consumer := formatter.NewLogConsumer(ctx, w, w, color, true, false)
 	if err := s.compose.Logs(ctx, name, consumer, opts); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("logs %s: %w", name, err)
 	}

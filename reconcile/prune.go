@@ -118,15 +118,7 @@ func (r *Reconciler) retire() {
 // (reached as host). An instance that moved to another host is not
 // wanted here, unless that host cannot be told apart from this one yet.
 func (r *Reconciler) wanted(d *Desired, host, addr, name string) bool {
-	in := d.Config.Instance(name)
-	if in == nil {
-		return false
-	}
-	if HostKey(in.Host) == host {
-		return true
-	}
-	other, ok := r.hosts.addr(HostKey(in.Host))
-	return !ok || other == addr
+	return Wanted(d.Config, host, addr, name, r.hosts.addr)
 }
 
 // owns reports whether project p was created for root: its containers'

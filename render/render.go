@@ -29,9 +29,9 @@ const (
 
 // Result is one rendered instance.
 type Result struct {
-	// YAML is the template's output: what `wbd render` prints and apply
-	// writes to {root}/NAME/compose.yaml. It holds secret file paths, never
-	// secrets.
+	// YAML is the template's output, and the instance's pull list after
+	// it (see ExtensionPull): what `wbd render` prints and apply writes to
+	// {root}/NAME/compose.yaml. It holds secret file paths, never secrets.
 	YAML    []byte
 	Project *types.Project
 }
@@ -85,11 +85,15 @@ func (r *Renderer) Render(ctx context.Context, in *spec.Instance) (*Result, erro
 	if err := r.tmpl.ExecuteTemplate(&buf, templates.Main, NewData(in)); err != nil {
 		return nil, fmt.Errorf("render %s: %s: %w", in.Name, r.where, err)
 	}
-	p, err := Load(ctx, in.Name, in.Dir, buf.Bytes())
+	out, err := withPull(buf.Bytes(), in.Pull)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", in.Name, err)
+	}
+	p, err := Load(ctx, in.Name, in.Dir, out)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %s produced invalid compose: %w", in.Name, r.where, err)
 	}
-	return &Result{YAML: buf.Bytes(), Project: p}, nil
+	return &Result{YAML: out, Project: p}, nil
 }
 
 // Load loads compose YAML as `docker compose config` would, with full

@@ -44,7 +44,17 @@ func TestFieldErrors(t *testing.T) {
 		{"secret_env and env", head + "    env: {DATABASE_URL: \"postgres://db/app\"}\n    secret_env: {DATABASE_URL: postgres_url}\n", "x.yaml:8:18: instances.aa.secret_env.DATABASE_URL: DATABASE_URL is also set under instances.aa.env.DATABASE_URL (line 7); set it in one of them", ErrEnv},
 		{"secret_env and defaults env", "version: 1\nroot: /srv/wbd\ndefaults:\n  env: {DB: x}\ninstances:\n  aa:\n    port: 8001\n    images: {app: x}\n    secret_env: {DB: postgres_url}\n", "x.yaml:9:18: instances.aa.secret_env.DB: DB is also set under defaults.env.DB (line 4); set it in one of them", ErrEnv},
 		{"secret_env not a mapping", head + "    secret_env: [PGPASSWORD]\n", "x.yaml:7:17: instances.aa.secret_env: must be a mapping, got a list", ErrType},
-		{"unknown field lists secret_env", head + "    secrets: {}\n", "x.yaml:7:5: instances.aa.secrets: unknown field \"secrets\" (known: host, images, port, app_port, admin, env, secret_env, healthcheck)", ErrUnknownField},
+		{"unknown field lists secret_env", head + "    secrets: {}\n", "x.yaml:7:5: instances.aa.secrets: unknown field \"secrets\" (known: host, images, port, app_port, admin, env, secret_env, healthcheck, pull)", ErrUnknownField},
+
+		// A pull list holds image references, each once.
+		{"not a list", head + "    pull: alpine:3\n", "x.yaml:7:11: instances.aa.pull: must be a list of image references, e.g. [timroberton/comb:wb-hmis-r-linux], got a string", ErrType},
+		{"a mapping", head + "    pull: {alpine: 3}\n", "x.yaml:7:11: instances.aa.pull: must be a list of image references, e.g. [timroberton/comb:wb-hmis-r-linux], got a mapping", ErrType},
+		{"entry not a string", head + "    pull: [alpine:3, [busybox]]\n", "x.yaml:7:22: instances.aa.pull[1]: must be a string, got a list", ErrType},
+		{"invalid reference", head + "    pull:\n      - alpine:3\n      - Comb:Latest\n", "x.yaml:9:9: instances.aa.pull[1]: invalid image reference \"Comb:Latest\": invalid reference format: repository name (library/Comb) must be lowercase", ErrImage},
+		{"empty", head + "    pull: [\"\"]\n", "x.yaml:7:12: instances.aa.pull[0]: must be an image reference such as postgres:17.4, got an empty value", ErrImage},
+		{"null entry", head + "    pull: [~]\n", "x.yaml:7:12: instances.aa.pull[0]: must be an image reference such as postgres:17.4, got an empty value", ErrImage},
+		{"twice", head + "    pull:\n      - alpine:3\n      - alpine:3\n", "x.yaml:9:9: instances.aa.pull[1]: image \"alpine:3\" is listed twice, first at line 8", ErrDuplicate},
+		{"in defaults", "version: 1\nroot: /srv/wbd\ndefaults:\n  pull: [\"a b\"]\ninstances: {}\n", "x.yaml:4:10: defaults.pull[0]: invalid image reference \"a b\": invalid reference format", ErrImage},
 
 		// An email is not a switch; a port is.
 		{"admin own mapping needs a port", head + "    admin: {email: ops@example.org}\n", "x.yaml:7:12: instances.aa.admin.port: required: the host port published for the admin container", ErrRequired},

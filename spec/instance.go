@@ -21,7 +21,7 @@ type source struct {
 }
 
 // instanceFields are the fields of defaults and of every instance.
-const instanceFields = "host, images, port, app_port, admin, env, secret_env, healthcheck"
+const instanceFields = "host, images, port, app_port, admin, env, secret_env, healthcheck, pull"
 
 var imageKeys = map[string]bool{"app": true, "postgres": true, "redis": true, "admin": true}
 
@@ -54,6 +54,8 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 				}
 				return true
 			})
+		case "pull":
+			p.pullList(l, key, val, field)
 		case "env":
 			p.submap(l, val, field, "env", nil)
 		case "secret_env":
@@ -85,7 +87,7 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 // nullIsNone are the fields whose entries an operator may comment out
 // one by one: with none left, YAML reads the field as null, which means
 // no entries, as if the field were left out.
-var nullIsNone = map[string]bool{"images": true, "admin": true, "env": true, "secret_env": true, "healthcheck": true}
+var nullIsNone = map[string]bool{"images": true, "admin": true, "env": true, "secret_env": true, "healthcheck": true, "pull": true}
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
@@ -220,6 +222,7 @@ func (p *parser) decode(l, own layer, key *yaml.Node, field string) (*Instance, 
 	if s, ok := l["healthcheck"]; ok {
 		in.Healthcheck = p.command(s)
 	}
+	in.Pull = p.pulls(l)
 	fillDefaults(in)
 	return in, srcs
 }

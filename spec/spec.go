@@ -63,6 +63,10 @@ type Instance struct {
 	// pass through the file or the rendered project: wbd writes them into
 	// an env file under the instance's secrets directory.
 	SecretEnv map[string]string
+	// Pull lists images the instance's app needs that none of its
+	// containers runs: pulled with theirs, never run. The defaults' and
+	// the instance's own, sorted, each once.
+	Pull []string
 	// Line is where the instance is named in the file, for messages.
 	Line int
 }

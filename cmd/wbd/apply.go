@@ -117,7 +117,7 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, o
 		return err
 	}
 	opts.Events = eventsLog(cfg.Root, "wbd apply", stderr)
-	es := newEngines(stderr)
+	es := g.progressEngines(ctx, stderr, "apply")
 	defer es.close()
 	step := func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		eng, err := es.get(ctx, in.Host)
@@ -128,7 +128,9 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, o
 		return out.Summary, out.Warnings, err
 	}
 	if len(ins) == 1 {
-		return report(stdout, stderr, "apply", eachInstance(ctx, ins, f.parallel, f.keepGoing, "applied", step), f.asJSON)
+		outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "applied", step)
+		es.endProgress()
+		return report(stdout, stderr, "apply", outs, f.asJSON)
 	}
 	// Most of a rollout is usually unchanged: those instances are checked
 	// all at once, the changes made in file order.
@@ -147,6 +149,7 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, o
 	}
 	checks := max(f.parallel, 2*runtime.GOMAXPROCS(0))
 	outs := eachChanged(ctx, ins, checks, f.parallel, f.keepGoing, "applied", check, step)
+	es.endProgress()
 	return report(stdout, stderr, "apply", outs, f.asJSON)
 }
 

@@ -60,7 +60,7 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 		ins = append(ins, in)
 	}
 	log := eventsLog(cfg.Root, "wbd down", stderr)
-	es := newEngines(stderr)
+	es := g.progressEngines(ctx, stderr, "down")
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "down", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		if cfg.Instance(in.Name) == nil {
@@ -78,6 +78,7 @@ func runDown(ctx context.Context, g *globals, names []string, f rolloutFlags, st
 		recordAction(log, events.Down, in, start, summary, err)
 		return summary, warnings, err
 	})
+	es.endProgress()
 	return report(stdout, stderr, "down", outs, f.asJSON)
 }
 

@@ -18,6 +18,8 @@ import (
 // two ways is one connection.
 type engines struct {
 	progress io.Writer
+	display  *lifecycle.Display // every engine's progress, when set
+	color    *bool              // see lifecycle.WithColor
 
 	mu   sync.Mutex
 	open map[string]*lifecycle.Engine
@@ -38,7 +40,14 @@ func (es *engines) get(ctx context.Context, host string) (*lifecycle.Engine, err
 	if err, ok := es.errs[host]; ok {
 		return nil, err
 	}
-	e, err := lifecycle.Connect(ctx, host, lifecycle.WithProgress(es.progress))
+	opts := []lifecycle.Option{lifecycle.WithProgress(es.progress)}
+	if es.display != nil {
+		opts = append(opts, lifecycle.WithDisplay(es.display))
+	}
+	if es.color != nil {
+		opts = append(opts, lifecycle.WithColor(*es.color))
+	}
+	e, err := lifecycle.Connect(ctx, host, opts...)
 	if err != nil {
 		es.errs[host] = err
 		return nil, err
@@ -47,11 +56,21 @@ func (es *engines) get(ctx context.Context, host string) (*lifecycle.Engine, err
 	return e, nil
 }
 
+// endProgress ends the progress display: call it before printing the
+// outcome, which the display would otherwise draw over.
+func (es *engines) endProgress() {
+	if es.display != nil {
+		es.display.End()
+	}
+}
+
 func (es *engines) close() {
+	es.endProgress()
 	es.mu.Lock()
 	defer es.mu.Unlock()
-	for _, e := range es.open {
+	for h, e := range es.open {
 		e.Close()
+		delete(es.open, h)
 	}
 }
 

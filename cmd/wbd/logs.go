@@ -35,6 +35,7 @@ Here -f is --follow, as in docker logs: name the file before the command
 				service = args[1]
 			}
 			es := newEngines(cmd.ErrOrStderr())
+			es.color = g.output.out.logColor
 			defer es.close()
 			eng, err := es.get(cmd.Context(), ins[0].Host)
 			if err != nil {

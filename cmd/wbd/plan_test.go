@@ -18,7 +18,8 @@ func TestPlanJSON(t *testing.T) {
 				Changes: []lifecycle.Change{{Field: "image", Detail: "wbd.local/app:1 -> wbd.local/app:2"}}},
 		},
 		Renames: []lifecycle.Misnamed{{Container: lifecycle.Container{ID: "abc", Name: "abc_testing-redis", Service: "redis"}, Want: "testing-redis"}},
-	}}
+		Pull:    []string{"timroberton/comb:wb-hmis-r-linux"},
+	}, {Instance: "nigeria"}}
 	var buf bytes.Buffer
 	out := make([]planJSON, len(plans))
 	for i, p := range plans {
@@ -30,6 +31,7 @@ func TestPlanJSON(t *testing.T) {
 	want := `[
   {
     "instance": "testing",
+    "in_file": true,
     "services": [
       {
         "service": "postgres",
@@ -57,7 +59,18 @@ func TestPlanJSON(t *testing.T) {
         "to": "testing-redis",
         "id": "abc"
       }
+    ],
+    "pull": [
+      "timroberton/comb:wb-hmis-r-linux"
     ]
+  },
+  {
+    "instance": "nigeria",
+    "in_file": true,
+    "services": [],
+    "legacy": [],
+    "renames": [],
+    "pull": []
   }
 ]
 `

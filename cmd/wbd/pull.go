@@ -16,8 +16,10 @@ func newPullCmd(g *globals) *cobra.Command {
 		Short: "Pull the images instances use, each once per host",
 		Long: `Pull fetches every image the named instances use (all instances when none
 is named) on each instance's Docker host, so that a later apply or restart
-does not wait on the registry. An image several instances share is pulled
-once per host. The admin image is pulled only for instances that run admin.`,
+does not wait on the registry: their services' images, and the images
+their pull lists name, which no container runs. An image several instances
+share is pulled once per host. The admin image is pulled only for
+instances that run admin.`,
 		Example: `  wbd pull
   wbd pull testing`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,20 +42,27 @@ once per host. The admin image is pulled only for instances that run admin.`,
 				}
 				byHost[host] = append(byHost[host], imagesOf(in)...)
 			}
-			es := newEngines(cmd.ErrOrStderr())
+			es := g.progressEngines(cmd.Context(), cmd.ErrOrStderr(), "pull")
 			defer es.close()
-			var errs []error
+			var (
+				errs []error
+				done []string
+			)
 			for _, host := range hosts {
 				images := slices.Compact(slices.Sorted(slices.Values(byHost[host])))
 				eng, err := es.get(cmd.Context(), host)
 				if err == nil {
-					err = eng.Pull(cmd.Context(), images, cmd.ErrOrStderr())
+					err = eng.Pull(cmd.Context(), images, nil)
 				}
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: pulled %d images\n", hostName(host), len(images))
+				done = append(done, fmt.Sprintf("%s: pulled %d images", hostName(host), len(images)))
+			}
+			es.endProgress()
+			for _, line := range done {
+				fmt.Fprintln(cmd.OutOrStdout(), line)
 			}
 			return errors.Join(errs...)
 		},
@@ -61,12 +70,13 @@ once per host. The admin image is pulled only for instances that run admin.`,
 	return cmd
 }
 
+// imagesOf is every image in uses: its services' and its pull list.
 func imagesOf(in *spec.Instance) []string {
 	images := []string{in.Images.App, in.Images.Postgres, in.Images.Redis}
 	if in.Admin != nil {
 		images = append(images, in.Images.Admin)
 	}
-	return images
+	return append(images, in.Pull...)
 }
 
 func hostName(host string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -26,11 +27,13 @@ template's output, already checked by the compose loader. It holds the paths
 of the instance's generated secret files, never the secrets, and it can be
 handed to docker compose as it is. It changes nothing.
 
-With several instances the files are printed one after another, each headed
-by a "# instance NAME" line; -o DIR writes DIR/NAME/compose.yaml instead.`,
+With several instances the output is a YAML stream: one document per
+instance, each headed by a "# instance NAME" comment, separated by "---"
+lines; -o DIR writes DIR/NAME/compose.yaml instead.`,
 		Example: `  wbd render testing
   wbd render testing | docker compose -f - config
   wbd render --all -o /tmp/rendered
+  wbd render --all > all.yaml          # a YAML stream: one document per instance
   wbd render testing --json | jq '.services.app.environment'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var (
@@ -77,10 +80,7 @@ by a "# instance NAME" line; -o DIR writes DIR/NAME/compose.yaml instead.`,
 					}
 					fmt.Fprintf(out, "%s\n", line.Bytes())
 				default:
-					if len(results) > 1 {
-						fmt.Fprintf(out, "# instance %s\n", name)
-					}
-					out.Write(res.YAML)
+					writeDocument(out, i, len(results) > 1, name, res.YAML)
 				}
 			}
 			return nil
@@ -90,4 +90,20 @@ by a "# instance NAME" line; -o DIR writes DIR/NAME/compose.yaml instead.`,
 	cmd.Flags().StringVarP(&outDir, "output", "o", "", "write DIR/NAME/compose.yaml instead of printing")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the loaded project as JSON, one line per instance")
 	return cmd
+}
+
+// writeDocument prints the i-th rendered file of a YAML stream: from the
+// second on, after a "---" line, so that a YAML reader sees one document
+// per instance; headed, when several are printed, by its instance's name.
+func writeDocument(w io.Writer, i int, several bool, name string, yaml []byte) {
+	if i > 0 {
+		fmt.Fprintln(w, "---")
+	}
+	if several {
+		fmt.Fprintf(w, "# instance %s\n", name)
+	}
+	w.Write(yaml)
+	if len(yaml) > 0 && yaml[len(yaml)-1] != '\n' {
+		fmt.Fprintln(w) // a "---" glued to a last line would not separate
+	}
 }

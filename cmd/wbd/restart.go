@@ -37,7 +37,7 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 		return err
 	}
 	log := eventsLog(cfg.Root, "wbd restart", stderr)
-	es := newEngines(stderr)
+	es := g.progressEngines(ctx, stderr, "restart")
 	defer es.close()
 	outs := eachInstance(ctx, ins, f.parallel, f.keepGoing, "restarted", func(ctx context.Context, in *spec.Instance) (string, []string, error) {
 		start := time.Now()
@@ -54,5 +54,6 @@ func runRestart(ctx context.Context, g *globals, names []string, f rolloutFlags,
 		recordAction(log, events.Restart, in, start, summary, err)
 		return summary, warnings, err
 	})
+	es.endProgress()
 	return report(stdout, stderr, "restart", outs, f.asJSON)
 }

@@ -65,7 +65,7 @@ func runRollback(ctx context.Context, g *globals, name string, to int, release b
 		return err
 	}
 	opts.Events = eventsLog(cfg.Root, "wbd rollback", stderr)
-	es := newEngines(stderr)
+	es := g.progressEngines(ctx, stderr, "rollback")
 	defer es.close()
 	verb := "pinned"
 	if release {
@@ -84,5 +84,6 @@ func runRollback(ctx context.Context, g *globals, name string, to int, release b
 		}
 		return out.Summary, out.Warnings, err
 	})
+	es.endProgress()
 	return report(stdout, stderr, "rollback", outs, false)
 }

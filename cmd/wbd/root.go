@@ -40,6 +40,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
 	// An endpoint's userinfo (a DOCKER_HOST with a password) stays out
 	// of every message.
 	fmt.Fprintf(stderr, "wbd: %s\n", reconcile.RedactHost(err.Error()))
@@ -56,7 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // globals are the flags every command shares.
 type globals struct {
-	file string
+	file   string
+	output outputFlags
 }
 
 func newRoot() *cobra.Command {
@@ -85,21 +90,15 @@ held because it was): the instance runs its last healthy revision again.`,
 		SilenceErrors:              true,
 		SilenceUsage:               true,
 		SuggestionsMinimumDistance: 2,
-		// With TraverseChildren cobra no longer rejects an unknown command
-		// itself: the root gets it as an argument.
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			msg := fmt.Sprintf("unknown command %q for \"wbd\"", args[0])
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += "; did you mean " + strings.Join(s, " or ") + "?"
-			}
-			return usagef("%s", msg)
-		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	g.output.register(root)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+			return nil // a shell completing a line prints no output of wbd's
+		}
+		return g.output.resolve(os.Getenv("NO_COLOR") != "")
+	}
 	root.AddCommand(
 		newValidateCmd(g),
 		newRenderCmd(g),
@@ -118,6 +117,9 @@ held because it was): the instance runs its last healthy revision again.`,
 		newVersionCmd(),
 	)
 	addFileFlag(root, g)
+	setVersionFlag(root)
+	strictGroups(root)
+	registerCompletions(root, g)
 	return root
 }
 

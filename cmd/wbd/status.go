@@ -52,6 +52,10 @@ type instanceStatus struct {
 	ConfigError string `json:"config_error,omitempty"`
 	// Engine is the daemon's view of the instance's Docker engine.
 	Engine *reconcile.HostStatus `json:"engine,omitempty"`
+
+	// Pull is the instance's pull list, each image with whether the
+	// engine has it.
+	Pull []pullStatus `json:"pull,omitempty"`
 }
 
 type serviceStatus struct {
@@ -96,6 +100,9 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 		if err == nil {
 			services, err = eng.Status(ctx, in.Name, results[in.Name].Project)
 		}
+		if err == nil {
+			st.Pull, err = pullStatusOf(ctx, eng, in)
+		}
 		if err != nil {
 			st.Error = reconcile.RedactHost(err.Error())
 			errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
@@ -115,6 +122,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 		}
 	} else {
 		printStatus(stdout, out)
+		printPullStatus(stdout, out)
 		if daemon != nil {
 			printDaemonStatus(stdout, daemon, time.Now())
 		}

@@ -49,6 +49,7 @@ type instanceJSON struct {
 	Port      int         `json:"port"`
 	AdminPort int         `json:"admin_port,omitempty"`
 	Images    spec.Images `json:"images"`
+	Pull      []string    `json:"pull,omitempty"`
 }
 
 type validateError struct {
@@ -90,7 +91,7 @@ func runValidate(cmd *cobra.Command, g *globals, asJSON bool) error {
 	}
 	res.Valid = true
 	for _, in := range cfg.Instances {
-		j := instanceJSON{Name: in.Name, Dir: in.Dir, Host: reconcile.RedactHost(in.Host), Port: in.Port, Images: in.Images}
+		j := instanceJSON{Name: in.Name, Dir: in.Dir, Host: reconcile.RedactHost(in.Host), Port: in.Port, Images: in.Images, Pull: in.Pull}
 		if in.Admin != nil {
 			j.AdminPort = in.Admin.Port
 		}

@@ -41,6 +41,23 @@ func buildVersion() versionInfo {
 	return v
 }
 
+// short is the version as `wbd --version` prints it after the name, and
+// `wbd version` on its first line: "v1.2.3 (0123456789ab)".
+func (v versionInfo) short() string {
+	if v.Revision == "" {
+		return v.Version
+	}
+	return fmt.Sprintf("%s (%.12s)", v.Version, v.Revision)
+}
+
+// setVersionFlag gives root --version (and -v), which prints what the
+// first line of `wbd version` says, as docker --version does.
+func setVersionFlag(root *cobra.Command) {
+	root.Version = buildVersion().short()
+	root.SetVersionTemplate("wbd {{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, "print wbd's version (wbd version also names the compose library)")
+}
+
 func newVersionCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -52,11 +69,7 @@ func newVersionCmd() *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), v)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wbd %s", v.Version)
-			if v.Revision != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), " (%.12s)", v.Revision)
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
+			fmt.Fprintf(cmd.OutOrStdout(), "wbd %s\n", v.short())
 			if v.Compose != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "compose library %s\n", v.Compose)
 			}
