@@ -175,11 +175,13 @@ func BenchmarkGetOrLoad100(b *testing.B) {
 			ops++
 			var wg sync.WaitGroup
 			for range callers {
-				wg.Go(func() {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
 					if _, _, err := c.GetOrLoad(b.Context(), key, "v1", load); err != nil {
 						b.Error(err)
 					}
-				})
+				}()
 			}
 			wg.Wait()
 		}

@@ -95,7 +95,9 @@ func TestOutage(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := range 4 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for i := 0; i < 2000; i++ {
 				select {
 				case <-stop:
@@ -110,7 +112,7 @@ func TestOutage(t *testing.T) {
 				calls.Add(1)
 				time.Sleep(time.Millisecond) // a steady trickle, not a busy loop
 			}
-		})
+		}()
 	}
 	waitFor(t, "calls before the kill", func() bool { return calls.Load() > 20 })
 	srv.Kill()
