@@ -7,7 +7,6 @@
 package cachetest
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -35,6 +34,7 @@ type Server struct {
 	t      testing.TB
 	bin    string
 	dir    string
+	extra  []string // further redis-server arguments
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
 }
@@ -43,6 +43,13 @@ type Server struct {
 // the test ends. Without redis-server on PATH the test is skipped, or fails
 // when the CI environment variable is set, so CI never passes by skipping.
 func NewServer(t testing.TB) *Server {
+	t.Helper()
+	return newServer(t, nil)
+}
+
+// newServer starts a redis-server with the arguments extra gives for its
+// port.
+func newServer(t testing.TB, extra func(port int) []string) *Server {
 	t.Helper()
 	bin := Binary(t)
 	s := &Server{t: t, bin: bin, dir: t.TempDir()}
@@ -56,6 +63,9 @@ func NewServer(t testing.TB) *Server {
 		}
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 		s.URL = "redis://" + s.Addr + "/0"
+		if extra != nil {
+			s.extra = extra(s.Port)
+		}
 		if err = s.start(); err == nil {
 			break
 		}
@@ -132,14 +142,14 @@ func (s *Server) Resume() {
 
 func (s *Server) start() error {
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
+	cmd := exec.Command(s.bin, append([]string{
 		"--port", strconv.Itoa(s.Port),
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--logfile", logFile,
-	)
+	}, s.extra...)...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -179,21 +189,12 @@ func waitReady(addr string, exited <-chan struct{}) error {
 }
 
 func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	reply, err := command(addr, "PING")
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	if reply != "PONG" {
+		return fmt.Errorf("PING answered %q", reply)
 	}
 	return nil
 }
