@@ -60,6 +60,7 @@ type Cache[U, V, T any] struct {
 	h       Hashes[U, V, T]
 	cfg     config
 	flights flights[T]
+	large   largeEntries
 	n       counters
 }
 
@@ -202,16 +203,7 @@ func (c *Cache[U, V, T]) lookup(ctx context.Context, uhash, vhash string, anyVer
 		c.n.misses.Add(1)
 		return zero, false
 	}
-	var raw []byte
-	err := c.conn.do(ctx, c.conn.opTimeout, func(ctx context.Context) error {
-		var err error
-		if c.cfg.readTTL > 0 {
-			raw, err = c.conn.client.GetEx(ctx, c.key(uhash), c.cfg.readTTL).Bytes()
-		} else {
-			raw, err = c.conn.client.Get(ctx, c.key(uhash)).Bytes()
-		}
-		return err
-	})
+	raw, err := c.read(ctx, uhash)
 	if err != nil {
 		if !errors.Is(err, redis.Nil) {
 			c.n.redisErrors.Add(1)

@@ -18,11 +18,15 @@ import (
 // Defaults for a Conn. The operation timeout is what a cache call can cost
 // at most when Redis is slow or gone before it falls back to the loader; the
 // others are backstops for calls made without a deadline (ClearAll, Stats).
+// The socket's read and write timeouts cap every deadline, so they must let
+// the largest entry (512 MB) through.
 const (
 	DefaultOpTimeout   = 100 * time.Millisecond
 	defaultDialTimeout = time.Second
-	defaultIOTimeout   = 3 * time.Second
+	defaultIOTimeout   = 30 * time.Second
 	defaultPoolTimeout = time.Second
+	// flushTimeout bounds a FLUSHDB ASYNC, which Redis answers at once.
+	flushTimeout = 5 * time.Second
 	// startTimeout bounds the PING at start: a container's first dial on a
 	// fresh network may take longer than a steady-state operation.
 	startTimeout = 2 * time.Second
@@ -210,7 +214,7 @@ func (c *Conn) Flush(ctx context.Context) error {
 	if !c.Enabled() {
 		return nil
 	}
-	return c.do(ctx, 0, func(ctx context.Context) error { return Flush(ctx, c.client) })
+	return c.do(ctx, flushTimeout, func(ctx context.Context) error { return Flush(ctx, c.client) })
 }
 
 // Close closes the client Open made; a client given to NewConn stays open.

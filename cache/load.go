@@ -94,13 +94,14 @@ func (c *Cache[U, V, T]) store(base context.Context, uhash, vhash string, v T) {
 		c.cfg.logger.Warn("cache value too large, not storing", "key", c.key(p.UniquenessHash), "size", len(entry), "max", limit)
 		return
 	}
-	err = c.conn.do(base, c.cfg.storeTimeout, func(ctx context.Context) error {
+	err = c.conn.do(base, transferTimeout(c.cfg.storeTimeout, int64(len(entry))), func(ctx context.Context) error {
 		return c.conn.client.Set(ctx, c.key(p.UniquenessHash), entry, c.writeTTL()).Err()
 	})
 	if err != nil {
 		c.n.redisErrors.Add(1) // the outage, if it is one, is logged by the Conn
 		return
 	}
+	c.large.note(p.UniquenessHash, int64(len(entry)))
 	c.n.stores.Add(1)
 }
 
