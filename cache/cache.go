@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -109,7 +110,7 @@ func (c *Cache[U, V, T]) GetOrLoad(ctx context.Context, ups U, vps V, load func(
 	uhash, vhash := c.h.UniquenessHash(ups), c.h.VersionHash(vps)
 	f, lead := c.flights.acquire(uhash, vhash)
 	if !lead {
-		c.n.deduplicated.Add(1)
+		c.record(Deduplicated, 0, nil)
 		return f.wait(ctx)
 	}
 	// The read serves the callers that join f too, so this caller's
@@ -140,7 +141,7 @@ func (c *Cache[U, V, T]) GetAnyVersion(ctx context.Context, ups U) (v T, ok bool
 
 func (c *Cache[U, V, T]) get(ctx context.Context, uhash, vhash string, anyVersion bool) (T, bool, error) {
 	if f := c.flights.find(uhash, vhash, anyVersion); f != nil {
-		c.n.deduplicated.Add(1)
+		c.record(Deduplicated, 0, nil)
 		v, _, err := f.wait(ctx)
 		return v, err == nil, err
 	}
@@ -200,30 +201,32 @@ func (c *Cache[U, V, T]) lookup(ctx context.Context, uhash, vhash string, anyVer
 		}
 	}()
 	if !c.conn.Enabled() {
-		c.n.misses.Add(1)
+		c.record(Miss, 0, nil)
 		return zero, false
 	}
+	start := time.Now()
 	raw, err := c.read(ctx, uhash)
+	took := time.Since(start)
 	if err != nil {
 		if !errors.Is(err, redis.Nil) {
-			c.n.redisErrors.Add(1)
+			c.record(RedisError, 0, err)
 		}
-		c.n.misses.Add(1)
+		c.record(Miss, took, nil)
 		return zero, false
 	}
 	v, stale, err := readEntry[T](c.cfg.codec, raw, vhash, anyVersion)
 	if stale {
-		c.n.staleMisses.Add(1)
-		c.n.misses.Add(1)
+		c.record(StaleMiss, took, nil)
+		c.record(Miss, took, nil)
 		return zero, false
 	}
 	if err != nil {
 		// An entry this code cannot read is a miss; the load's store
 		// replaces it.
 		c.cfg.logger.Warn("cache entry unreadable", "key", c.key(uhash), "error", err)
-		c.n.misses.Add(1)
+		c.record(Miss, took, nil)
 		return zero, false
 	}
-	c.n.hits.Add(1)
+	c.record(Hit, took, nil)
 	return v, true
 }

@@ -25,7 +25,7 @@ func (c *Cache[U, V, T]) Clear(ctx context.Context, ups U) error {
 		return c.conn.client.Unlink(ctx, c.key(uhash)).Err()
 	})
 	if err != nil {
-		c.n.redisErrors.Add(1)
+		c.record(RedisError, 0, err)
 		return fmt.Errorf("clear %s: %w", c.key(uhash), err)
 	}
 	return nil
@@ -45,7 +45,7 @@ func (c *Cache[U, V, T]) ClearAll(ctx context.Context) error {
 		return unlinkMatching(ctx, c.conn.client, pattern)
 	})
 	if err != nil {
-		c.n.redisErrors.Add(1)
+		c.record(RedisError, 0, err)
 		return fmt.Errorf("clear all of cache %s: %w", c.prefix, err)
 	}
 	return nil

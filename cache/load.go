@@ -38,21 +38,23 @@ func (c *Cache[U, V, T]) run(base context.Context, f *flight[T], load func(conte
 // *PanicError so that it reaches the waiting callers as an error instead of
 // ending the process.
 func (c *Cache[U, V, T]) callLoad(base context.Context, load func(context.Context) (T, error)) (v T, err error) {
-	c.n.loads.Add(1)
 	ctx := base
 	if c.cfg.loadTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(base, c.cfg.loadTimeout)
 		defer cancel()
 	}
+	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			var zero T
 			v, err = zero, &PanicError{Value: r, Stack: debug.Stack()}
 			c.cfg.logger.Error("cache loader panicked", "panic", r, "stack", string(err.(*PanicError).Stack))
 		}
+		took := time.Since(start)
+		c.record(Load, took, nil)
 		if err != nil {
-			c.n.loadErrors.Add(1)
+			c.record(LoadError, took, err)
 		}
 	}()
 	return load(ctx)
@@ -90,19 +92,20 @@ func (c *Cache[U, V, T]) store(base context.Context, uhash, vhash string, v T) {
 	}
 	entry := appendEnvelope(make([]byte, 0, len(data)+len(vhash)+32), p.VersionHash, data)
 	if limit := c.cfg.maxValueSize; limit > 0 && len(entry) > limit {
-		c.n.oversized.Add(1)
+		c.record(Oversized, 0, nil)
 		c.cfg.logger.Warn("cache value too large, not storing", "key", c.key(p.UniquenessHash), "size", len(entry), "max", limit)
 		return
 	}
+	start := time.Now()
 	err = c.conn.do(base, transferTimeout(c.cfg.storeTimeout, int64(len(entry))), func(ctx context.Context) error {
 		return c.conn.client.Set(ctx, c.key(p.UniquenessHash), entry, c.writeTTL()).Err()
 	})
 	if err != nil {
-		c.n.redisErrors.Add(1) // the outage, if it is one, is logged by the Conn
+		c.record(RedisError, 0, err) // the outage, if it is one, is logged by the Conn
 		return
 	}
 	c.large.note(p.UniquenessHash, int64(len(entry)))
-	c.n.stores.Add(1)
+	c.record(Store, time.Since(start), nil)
 }
 
 // writeTTL is the base TTL plus a random part, in whole seconds as the

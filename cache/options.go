@@ -39,6 +39,7 @@ type config struct {
 	firstRead time.Duration
 	codec     Codec
 	logger    *slog.Logger
+	observer  Observer
 }
 
 func defaultConfig(conn *Conn) config {
@@ -93,6 +94,12 @@ func WithMaxValueSize(n int) Option {
 // WithCodec sets how values are encoded (default JSONCodec).
 func WithCodec(codec Codec) Option {
 	return func(c *config) { c.codec = codec }
+}
+
+// WithObserver has o told of every event the Cache counts, for metrics
+// (see Observer).
+func WithObserver(o Observer) Option {
+	return func(c *config) { c.observer = o }
 }
 
 // WithLogger sets the Cache's logger (default the Conn's).

@@ -44,7 +44,7 @@ docker compose version
 
 # cache/ is a module of its own, so that an app can import it without wbd's
 # dependencies; the root's ./... does not reach into it.
-cache_modules=(cache)
+cache_modules=(cache cache/cacheprom)
 
 step "go vet and gofmt"
 go vet ./...
