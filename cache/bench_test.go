@@ -134,7 +134,7 @@ func rawGETEXUnmarshal(b *testing.B, rdb redis.UniversalClient, key string) {
 	}
 }
 
-// BenchmarkMissStore is the plan's miss path, a Get that finds nothing then
+// BenchmarkMissStore is TimCacheC's miss path, a Get that finds nothing then
 // a Set that loads (instantly here) and stores, on a new key each time.
 func BenchmarkMissStore(b *testing.B) {
 	srv := cachetest.NewServer(b)

@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Hashes are the functions that place a value in a Cache, as in the plan's
-// TimCacheC: U are the parameters that say which entry (a dataset id), V
+// Hashes are the functions that place a value in a Cache, as in the
+// TypeScript TimCacheC: U are the parameters that say which entry (a dataset id), V
 // those that say which version of it is current (a row's version), T the
 // value.
 type Hashes[U, V, T any] struct {
@@ -51,7 +51,7 @@ func (s Source) String() string {
 }
 
 // A Cache keeps values of type T in Redis under cache:{prefix}:{uniqueness
-// hash}, as {"versionHash": ..., "data": ...}, the plan's TimCacheC.
+// hash}, as {"versionHash": ..., "data": ...}, as the TypeScript TimCacheC does.
 //
 // Values returned may be shared between concurrent callers: treat them as
 // read-only.
@@ -133,7 +133,7 @@ func (c *Cache[U, V, T]) Get(ctx context.Context, ups U, vps V) (v T, ok bool, e
 	return c.get(ctx, c.h.UniquenessHash(ups), c.h.VersionHash(vps), false)
 }
 
-// GetAnyVersion is Get for the plan's "any_version": it returns the value for
+// GetAnyVersion is Get for TimCacheC's "any_version": it returns the value for
 // ups whatever its version.
 func (c *Cache[U, V, T]) GetAnyVersion(ctx context.Context, ups U) (v T, ok bool, err error) {
 	return c.get(ctx, c.h.UniquenessHash(ups), "", true)
@@ -154,7 +154,7 @@ func (c *Cache[U, V, T]) get(ctx context.Context, uhash, vhash string, anyVersio
 	return v, ok, nil
 }
 
-// Set runs load for ups at version vps and stores its result, the plan's
+// Set runs load for ups at version vps and stores its result, TimCacheC's
 // setPromise: callers of GetOrLoad and Get for that entry and version share
 // this load while it runs. It returns once the result is stored (or known
 // not to be), or when ctx ends; load itself runs on as in GetOrLoad.
@@ -188,7 +188,7 @@ func (c *Cache[U, V, T]) Wait(ctx context.Context) error {
 }
 
 // lookup reads the entry for uhash and refreshes its TTL in the same round
-// trip (GETEX). Unlike the plan's GET then EXPIRE, this also refreshes a
+// trip (GETEX). Unlike TimCacheC's GET then EXPIRE, this also refreshes a
 // stale entry's TTL; the load that follows a stale read overwrites it.
 func (c *Cache[U, V, T]) lookup(ctx context.Context, uhash, vhash string, anyVersion bool) (_ T, ok bool) {
 	var zero T

@@ -32,10 +32,10 @@ const (
 	startTimeout = 2 * time.Second
 )
 
-// Conn is the Redis connection shared by every Cache of a process, the
-// plan's getRedis(). A Conn without a client (REDIS_URL unset) disables
-// caching: every Cache call then goes straight to its loader. A nil *Conn
-// behaves the same.
+// Conn is the Redis connection shared by every Cache of a process, as
+// getRedis() is in the TypeScript version. A Conn without a client
+// (REDIS_URL unset) disables caching: every Cache call then goes straight
+// to its loader. A nil *Conn behaves the same.
 //
 // Conn also keeps the outage state: the first failing operation logs that
 // Redis is unavailable and the first one that succeeds after it logs that

@@ -91,3 +91,9 @@ func (c *Cache[U, V, T]) record(k Kind, d time.Duration, err error) {
 		o.Observe(Event{Cache: c.prefix, Kind: k, Duration: d, Err: err})
 	}
 }
+
+// ObserverFunc is an Observer made of a function.
+type ObserverFunc func(Event)
+
+// Observe calls f(e).
+func (f ObserverFunc) Observe(e Event) { f(e) }

@@ -18,6 +18,9 @@ func TestMain(m *testing.M) {
 	// go-redis logs each failed dial itself; the outage tests count the
 	// Conn's lines, not these.
 	redis.SetLogger(RedisLogger{Logger: slog.New(slog.DiscardHandler)})
+	// The examples log through the default logger, to stderr, which their
+	// output does not include; tests give their Conns a logger of their own.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }
 

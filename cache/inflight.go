@@ -8,7 +8,7 @@ import (
 )
 
 // A flight is one read-or-load of an entry at one version, shared by every
-// caller that asks for that entry and version while it runs: the plan's
+// caller that asks for that entry and version while it runs: TimCacheC's
 // _unresolved map, keyed by version too, so that a caller asking for another
 // version never receives the old version's data.
 //
@@ -85,8 +85,9 @@ func (g *flights[T]) acquire(uhash, vhash string) (f *flight[T], lead bool) {
 	return f, true
 }
 
-// start registers a new flight for (uhash, vhash) even if one runs: the
-// plan's setPromise replaces the entry, so later callers join the newest.
+// start registers a new flight for (uhash, vhash) even if one runs:
+// TimCacheC's setPromise replaces the entry, so later callers join the
+// newest.
 // The replaced flight still finishes for the callers already waiting on it.
 func (g *flights[T]) start(uhash, vhash string) *flight[T] {
 	g.mu.Lock()

@@ -60,7 +60,7 @@ func (c *Cache[U, V, T]) callLoad(base context.Context, load func(context.Contex
 	return load(ctx)
 }
 
-// store writes v as the plan's setPromise does once its promise resolves:
+// store writes v as TimCacheC's setPromise does once its promise resolves:
 // only if ParseData allows it, under the uniqueness hash ParseData gives,
 // and not if the value's version is not the one it was loaded for.
 func (c *Cache[U, V, T]) store(base context.Context, uhash, vhash string, v T) {
@@ -109,7 +109,7 @@ func (c *Cache[U, V, T]) store(base context.Context, uhash, vhash string, v T) {
 }
 
 // writeTTL is the base TTL plus a random part, in whole seconds as the
-// plan's Math.floor: entries written together do not expire together.
+// TypeScript version's Math.floor: entries written together do not expire together.
 func (c *Cache[U, V, T]) writeTTL() time.Duration {
 	ttl := c.cfg.writeTTL
 	if j := int64(c.cfg.writeJitter / time.Second); j > 0 {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Defaults of a Cache, from the plan: entries live 15 to 30 days after a
+// Defaults of a Cache, TimCacheC's: entries live 15 to 30 days after a
 // write (the jitter spreads the expiry of entries written together) and 30
 // days after their last read.
 const (

@@ -25,6 +25,7 @@ var hashes = cache.Hashes[string, string, string]{
 func TestMain(m *testing.M) {
 	// go-redis logs each failed dial of the outage at the end itself.
 	redis.SetLogger(cache.RedisLogger{Logger: slog.New(slog.DiscardHandler)})
+	slog.SetDefault(slog.New(slog.DiscardHandler)) // the example's Conn logs there
 	m.Run()
 }
 

@@ -24,14 +24,14 @@ import (
 // generous because a loaded 2-core CI machine can be slow to fork and exec.
 const startTimeout = 15 * time.Second
 
-// Server is a redis-server process owned by one test.
+// Server is a redis-server process owned by one test, or by an example.
 type Server struct {
 	Port int
 	// Addr is "127.0.0.1:Port" and URL "redis://127.0.0.1:Port/0".
 	Addr string
 	URL  string
 
-	t      testing.TB
+	t      testing.TB // nil for a Server from Start
 	bin    string
 	dir    string
 	extra  []string // further redis-server arguments
@@ -51,15 +51,50 @@ func NewServer(t testing.TB) *Server {
 // port.
 func newServer(t testing.TB, extra func(port int) []string) *Server {
 	t.Helper()
-	bin := Binary(t)
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
-	// A port found free can be taken before redis-server binds it; trying
-	// a few fresh ports makes that race harmless.
+	s := &Server{t: t, bin: Binary(t), dir: t.TempDir()}
+	if err := s.listen(extra); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Start starts a redis-server on a free loopback port for code that has no
+// testing.TB, such as an Example function; Close stops it. Its other
+// methods panic where a test's Server would fail the test.
+func Start() (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server not found on PATH: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "cachetest-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bin: bin, dir: dir}
+	if err := s.listen(nil); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops a Server from Start and removes its files.
+func (s *Server) Close() {
+	s.Kill()
+	if s.t == nil {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// listen starts the server on a free port. A port found free can be taken
+// before redis-server binds it; trying a few fresh ports makes that race
+// harmless.
+func (s *Server) listen(extra func(port int) []string) error {
 	var err error
 	for range 3 {
-		s.Port, err = freePort()
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
+		if s.Port, err = freePort(); err != nil {
+			return fmt.Errorf("find a free port: %w", err)
 		}
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
 		s.URL = "redis://" + s.Addr + "/0"
@@ -67,14 +102,26 @@ func newServer(t testing.TB, extra func(port int) []string) *Server {
 			s.extra = extra(s.Port)
 		}
 		if err = s.start(); err == nil {
-			break
+			return nil
 		}
 	}
-	if err != nil {
-		t.Fatalf("start redis-server: %v", err)
+	return err
+}
+
+// fatalf fails the Server's test, or panics for a Server from Start.
+func (s *Server) fatalf(format string, args ...any) {
+	if s.t == nil {
+		panic(fmt.Sprintf("cachetest: "+format, args...))
 	}
-	t.Cleanup(s.Kill)
-	return s
+	s.t.Helper()
+	s.t.Fatalf(format, args...)
+}
+
+// helper marks the caller as a test helper, when there is a test.
+func (s *Server) helper() {
+	if s.t != nil {
+		s.t.Helper()
+	}
 }
 
 // Binary returns the path of redis-server, skipping or failing t (when CI is
@@ -94,7 +141,7 @@ func Binary(t testing.TB) string {
 // Kill ends the server with SIGKILL, as a crashed container would, and waits
 // for the process to be gone. It is a no-op when the server is not running.
 func (s *Server) Kill() {
-	s.t.Helper()
+	s.helper()
 	if s.cmd == nil {
 		return
 	}
@@ -107,7 +154,7 @@ func (s *Server) Kill() {
 // Restart starts the server again on the same port, after Kill. The data is
 // gone, as with a container restarted without persistence.
 func (s *Server) Restart() {
-	s.t.Helper()
+	s.helper()
 	s.Kill()
 	// The old listening socket may linger briefly: retry until the deadline.
 	deadline := time.Now().Add(startTimeout)
@@ -117,7 +164,7 @@ func (s *Server) Restart() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("restart redis-server on port %d: %v", s.Port, err)
+			s.fatalf("restart redis-server on port %d: %v", s.Port, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -126,17 +173,17 @@ func (s *Server) Restart() {
 // Pause stops the process with SIGSTOP: connections stay open but nothing
 // answers, which is what a hung or overloaded Redis looks like to a client.
 func (s *Server) Pause() {
-	s.t.Helper()
+	s.helper()
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		s.t.Fatalf("pause redis-server: %v", err)
+		s.fatalf("pause redis-server: %v", err)
 	}
 }
 
 // Resume continues a paused server.
 func (s *Server) Resume() {
-	s.t.Helper()
+	s.helper()
 	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		s.t.Fatalf("resume redis-server: %v", err)
+		s.fatalf("resume redis-server: %v", err)
 	}
 }
 
