@@ -118,8 +118,7 @@ func (c *Cache[U, V, T]) GetOrLoad(ctx context.Context, ups U, vps V, load func(
 	base := context.WithoutCancel(ctx)
 	if v, ok := c.lookup(base, uhash, vhash, false); ok {
 		f.finish(v, SourceCache, nil)
-		c.flights.remove(f)
-		close(f.settled)
+		c.flights.settle(f)
 		return v, SourceCache, nil
 	}
 	go c.run(base, f, load)
@@ -162,7 +161,7 @@ func (c *Cache[U, V, T]) Set(ctx context.Context, ups U, vps V, load func(contex
 	f := c.flights.start(c.h.UniquenessHash(ups), c.h.VersionHash(vps))
 	go c.run(context.WithoutCancel(ctx), f, load)
 	select {
-	case <-f.settled:
+	case <-c.flights.settledChan(f):
 		return f.val, f.err
 	case <-ctx.Done():
 		var zero T
@@ -175,12 +174,12 @@ func (c *Cache[U, V, T]) Set(ctx context.Context, ups U, vps V, load func(contex
 // so that values loaded for the last requests are stored.
 func (c *Cache[U, V, T]) Wait(ctx context.Context) error {
 	for {
-		f := c.flights.one()
-		if f == nil {
+		settled := c.flights.anySettled()
+		if settled == nil {
 			return nil
 		}
 		select {
-		case <-f.settled:
+		case <-settled:
 		case <-ctx.Done():
 			return ctx.Err()
 		}

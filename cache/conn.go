@@ -251,8 +251,7 @@ func (c *Conn) do(ctx context.Context, timeout time.Duration, op func(context.Co
 // end the outage its neighbours just started, nor a command stuck since
 // before a recovery start a new outage.
 func (c *Conn) observe(ctx context.Context, start time.Time, err error) {
-	var reply redis.Error
-	up := err == nil || errors.As(err, &reply)
+	up := err == nil || isReply(err)
 	if up != c.down.Load() { // no change: the path of nearly every call
 		return
 	}
@@ -272,6 +271,13 @@ func (c *Conn) observe(ctx context.Context, start time.Time, err error) {
 	}
 	c.down.Store(!up)
 	c.changed = now
+}
+
+// isReply reports whether err is an error reply from Redis (redis.Nil
+// included), which shows it is there.
+func isReply(err error) bool {
+	var reply redis.Error
+	return errors.As(err, &reply)
 }
 
 // RedisLogger routes go-redis's own log lines to slog at debug level, for

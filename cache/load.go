@@ -20,10 +20,9 @@ func (c *Cache[U, V, T]) run(base context.Context, f *flight[T], load func(conte
 			var zero T
 			f.finish(zero, SourceLoad, errLoaderExited)
 		}
-		// Unregister before settling: once Set returns, the next call
+		// Unregistered as it settles: once Set returns, the next call
 		// reads what was stored instead of joining this flight.
-		c.flights.remove(f)
-		close(f.settled)
+		c.flights.settle(f)
 	}()
 
 	v, err := c.callLoad(base, load)
