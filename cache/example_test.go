@@ -36,6 +36,17 @@ func redisForExample() *cachetest.Server {
 	return srv
 }
 
+// connForExample opens a Conn on a throwaway redis-server, as Example does;
+// stop closes both.
+func connForExample() (conn *cache.Conn, stop func()) {
+	srv := redisForExample()
+	conn, err := cache.Open(context.Background(), srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return conn, func() { conn.Close(); srv.Close() }
+}
+
 // A cached loader: the first call computes the dataset and stores it, the
 // next one reads it from Redis, as would the first call after a restart.
 func Example() {
@@ -73,14 +84,9 @@ func Example() {
 // A version bump: the version comes from the data's own row, so an update
 // makes the stored entry stale and the next call loads it again, once.
 func ExampleCache_GetOrLoad_versionBump() {
-	srv := redisForExample()
-	defer srv.Close()
+	conn, stop := connForExample()
+	defer stop()
 	ctx := context.Background()
-	conn, err := cache.Open(ctx, srv.URL)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer conn.Close()
 	datasets := cache.New(conn, "datasets", datasetHashes)
 
 	version := 1 // what SELECT version FROM datasets WHERE id = 'hmis' says
@@ -108,14 +114,9 @@ func ExampleCache_GetOrLoad_versionBump() {
 
 // Flush from an HTTP handler: the app's "Clear cache" button posts to it.
 func ExampleFlushHandler() {
-	srv := redisForExample()
-	defer srv.Close()
+	conn, stop := connForExample()
+	defer stop()
 	ctx := context.Background()
-	conn, err := cache.Open(ctx, srv.URL)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer conn.Close()
 	datasets := cache.New(conn, "datasets", datasetHashes)
 	if _, err := datasets.Set(ctx, "hmis", 1, func(context.Context) (Dataset, error) { return Dataset{ID: "hmis"}, nil }); err != nil {
 		log.Fatal(err)
@@ -172,14 +173,9 @@ func ExampleOpen_redisDown() {
 // An Observer sees each event as it is counted; package cacheprom is one
 // that exports them to Prometheus.
 func ExampleWithObserver() {
-	srv := redisForExample()
-	defer srv.Close()
+	conn, stop := connForExample()
+	defer stop()
 	ctx := context.Background()
-	conn, err := cache.Open(ctx, srv.URL)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer conn.Close()
 	logEvents := cache.ObserverFunc(func(e cache.Event) { fmt.Println(e.Cache, e.Kind) })
 	datasets := cache.New(conn, "datasets", datasetHashes, cache.WithObserver(logEvents))
 
