@@ -3,7 +3,9 @@
 //
 // Each Server is its own process on its own loopback port, with persistence
 // off and its files in a temporary directory, so tests can kill it, pause it
-// and start it again on the same port to act out an outage.
+// and start it again on the same port to act out an outage. NewCluster
+// makes a Redis Cluster of such servers, and Interleaved benchmarks code
+// against a peer, the two in turn in every op.
 package cachetest
 
 import (
