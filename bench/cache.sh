@@ -33,11 +33,18 @@ out=$(mktemp -d /tmp/wbd-cache-bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 say() { printf 'bench/cache: %s\n' "$*" >&2; }
 
-say "cache: BenchmarkHit, $count runs ($(uptime | sed 's/.*load average/load average/'))"
-(cd "$repo/cache" && go test -run '^$' -bench '^BenchmarkHit$' -benchmem -count "$count" .) >"$out/cache.txt"
-say "refapp: BenchmarkCachedRequest, $count runs ($(uptime | sed 's/.*load average/load average/'))"
-(cd "$repo" && go test -run '^$' -bench '^BenchmarkCachedRequest$' -benchmem -count "$count" ./examples/refapp) >"$out/refapp.txt"
-say "done ($(uptime | sed 's/.*load average/load average/'))"
+load() { uptime | sed 's/.*load average/load average/'; }
+bench() { # OUT DIR PKG BENCH
+	if ! (cd "$2" && go test -run '^$' -bench "$4" -benchmem -count "$count" "$3") >"$1"; then
+		cat "$1" >&2
+		exit 1
+	fi
+}
+say "cache: BenchmarkHit, $count runs ($(load))"
+bench "$out/cache.txt" "$repo/cache" . '^BenchmarkHit$'
+say "refapp: BenchmarkCachedRequest, $count runs ($(load))"
+bench "$out/refapp.txt" "$repo" ./examples/refapp '^BenchmarkCachedRequest$'
+say "done ($(load))"
 
 # median FILE BENCH UNIT: the median of the value before UNIT on BENCH's lines.
 median() {

@@ -63,9 +63,12 @@ func BenchmarkCachedRequest(b *testing.B) {
 	notified, polled := request(a.handler()), request(queried.handler())
 
 	b.Run("Request", func(b *testing.B) {
+		before := a.versions.queries.Load()
 		for b.Loop() {
 			notified(b)
 		}
+		// One a second or so, as the versions' max age runs out.
+		b.ReportMetric(float64(a.versions.queries.Load()-before)/float64(b.N), "version-queries/op")
 	})
 	b.Run("RequestQueried", func(b *testing.B) {
 		for b.Loop() {
@@ -90,7 +93,4 @@ func BenchmarkCachedRequest(b *testing.B) {
 	b.Run("InterleavedQueried", func(b *testing.B) {
 		cachetest.Interleaved(b, "request", polled, "hit", hit)
 	})
-	if n := a.versions.queries.Load(); n > 10 {
-		b.Errorf("the notified app made %d version queries", n)
-	}
 }
