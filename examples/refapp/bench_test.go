@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,4 +94,48 @@ func BenchmarkCachedRequest(b *testing.B) {
 	b.Run("InterleavedQueried", func(b *testing.B) {
 		cachetest.Interleaved(b, "request", polled, "hit", hit)
 	})
+}
+
+// BenchmarkUpdateSeen is how long after an UPDATE's commit returned to the
+// writer the app has dropped the version it held, by the notification alone
+// (the max age is an hour): the window in which a request could still be
+// answered at the old version. It reports the median and the largest.
+func BenchmarkUpdateSeen(b *testing.B) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := connectDB(b.Context(), testDatabase(b), logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(db.Close)
+	a := newApp(db, nil, time.Millisecond, logger)
+	a.versions.maxAge = time.Hour
+	b.Cleanup(a.start(b.Context()))
+	for a.versions.mode() != "notified" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	held := func() bool {
+		a.versions.mu.Lock()
+		defer a.versions.mu.Unlock()
+		_, ok := a.versions.known["hmis"]
+		return ok
+	}
+	var seen []time.Duration
+	version := 1
+	for b.Loop() {
+		if _, err := a.versions.get(b.Context(), "hmis"); err != nil || !held() {
+			b.Fatalf("version not held: %v", err)
+		}
+		version++
+		if _, err := db.Exec(b.Context(), `UPDATE datasets SET version = $1 WHERE id = 'hmis'`, version); err != nil {
+			b.Fatal(err)
+		}
+		committed := time.Now()
+		for held() {
+			time.Sleep(20 * time.Microsecond) // a poll that leaves the CPU to the listener
+		}
+		seen = append(seen, time.Since(committed))
+	}
+	slices.Sort(seen)
+	b.ReportMetric(float64(seen[len(seen)/2].Nanoseconds()), "median-ns-after-commit")
+	b.ReportMetric(float64(seen[len(seen)-1].Nanoseconds()), "max-ns-after-commit")
 }

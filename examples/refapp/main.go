@@ -19,8 +19,8 @@
 // dataset's current one. The app learns of an update from Postgres
 // (LISTEN/NOTIFY, from a trigger on the table) instead of querying the
 // version per request, so an update is answered fresh once its
-// notification arrives, normally within a millisecond of the commit, and
-// never more than REFAPP_VERSION_MAX_AGE after it; while the listening
+// notification arrives, typically a tenth of a millisecond after the
+// commit, and never more than REFAPP_VERSION_MAX_AGE after it; while the listening
 // connection is down every request queries the version. GET /health says
 // which ("versions": "notified" or "queried").
 //

@@ -28,7 +28,7 @@ const versionsAppName = "refapp-versions"
 // A kept version is also dropped after maxAge whatever happens, so an
 // update is never answered stale for longer than maxAge, even if a
 // notification were lost; normally it takes the notification's trip,
-// well under a millisecond after the commit.
+// about a tenth of a millisecond after the commit.
 type versions struct {
 	db      *pgxpool.Pool
 	maxAge  time.Duration
