@@ -114,11 +114,15 @@ func (v *versions) forget(id string, listening bool) {
 // listen keeps a connection LISTENing until ctx ends, dialling it again
 // with backoff whenever it fails.
 func (v *versions) listen(ctx context.Context) {
-	for delay := 250 * time.Millisecond; ; delay = min(delay*2, 5*time.Second) {
-		err := v.listenOnce(ctx)
+	const first, most = 250 * time.Millisecond, 5 * time.Second
+	for delay := first; ; delay = min(delay*2, most) {
+		listened, err := v.listenOnce(ctx)
 		v.forget("", false)
 		if ctx.Err() != nil {
 			return
+		}
+		if listened {
+			delay = first // a failure after a good while starts the backoff again
 		}
 		v.logger.Warn("dataset version notifications lost, querying the version on every request",
 			"retry_in", delay.String(), "error", err)
@@ -131,16 +135,21 @@ func (v *versions) listen(ctx context.Context) {
 }
 
 // listenOnce LISTENs on one connection and applies its notifications until
-// it fails. A quiet connection is pinged every maxAge, so that a dead one
-// is found and dialled again, not waited on forever.
-func (v *versions) listenOnce(ctx context.Context) error {
+// it fails; listened reports that it got as far as listening. A quiet
+// connection is pinged every maxAge, so that a dead one is found and
+// dialled again, not waited on forever.
+func (v *versions) listenOnce(ctx context.Context) (listened bool, err error) {
 	conn, err := v.connect(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		conn.Close(cctx)
+	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+versionsChannel); err != nil {
-		return err
+		return false, err
 	}
 	v.forget("", true) // notifications lost before now may concern anything
 	v.logger.Info("dataset version notifications on", "channel", versionsChannel)
@@ -152,16 +161,16 @@ func (v *versions) listenOnce(ctx context.Context) error {
 		case err == nil:
 			v.forget(n.Payload, true)
 		case ctx.Err() != nil:
-			return ctx.Err()
+			return true, ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
 			pctx, cancel := context.WithTimeout(ctx, v.maxAge)
 			err = conn.Ping(pctx)
 			cancel()
 			if err != nil {
-				return err
+				return true, err
 			}
 		default:
-			return err
+			return true, err
 		}
 	}
 }
