@@ -11,7 +11,7 @@ type Counters struct {
 	Hits         uint64 // entries found in Redis at the wanted version
 	Misses       uint64 // lookups that found nothing usable, StaleMisses included
 	StaleMisses  uint64 // entries found at another version
-	Loads        uint64 // loader calls
+	Loads        uint64 // loader calls, counted as each returns
 	LoadErrors   uint64 // loader calls that failed or panicked
 	Deduplicated uint64 // calls that joined a running read or load instead of starting one
 	Stores       uint64 // entries written
