@@ -25,10 +25,10 @@ require (
 	github.com/spf13/cobra v1.10.2
 	github.com/systemd/slog-journal v0.1.2
 	github.com/tonistiigi/vt100 v0.0.0-20240514184818-90bafcd6abab
+	github.com/wbd-dev/wbd/cache v0.0.0-00010101000000-000000000000
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/sync v0.25.0
 	golang.org/x/sys v0.49.0
-	golang.org/x/tools v0.52.0
 )
 
 require (
@@ -131,6 +131,7 @@ require (
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260825221802-da73d73af1c5 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260825221802-da73d73af1c5 // indirect
 	google.golang.org/grpc v1.84.0 // indirect
@@ -139,3 +140,5 @@ require (
 	gotest.tools/v3 v3.5.2 // indirect
 	tags.cncf.io/container-device-interface v1.1.1 // indirect
 )
+
+replace github.com/wbd-dev/wbd/cache => ./cache

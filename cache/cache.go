@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Hashes are the functions that place a value in a Cache, as in the plan's
-// TimCacheC: U are the parameters that say which entry (a dataset id), V
+// Hashes are the functions that place a value in a Cache, as in the
+// TypeScript TimCacheC: U are the parameters that say which entry (a dataset id), V
 // those that say which version of it is current (a row's version), T the
 // value.
 type Hashes[U, V, T any] struct {
@@ -50,7 +51,7 @@ func (s Source) String() string {
 }
 
 // A Cache keeps values of type T in Redis under cache:{prefix}:{uniqueness
-// hash}, as {"versionHash": ..., "data": ...}, the plan's TimCacheC.
+// hash}, as {"versionHash": ..., "data": ...}, as the TypeScript TimCacheC does.
 //
 // Values returned may be shared between concurrent callers: treat them as
 // read-only.
@@ -60,6 +61,7 @@ type Cache[U, V, T any] struct {
 	h       Hashes[U, V, T]
 	cfg     config
 	flights flights[T]
+	large   largeEntries
 	n       counters
 }
 
@@ -108,7 +110,7 @@ func (c *Cache[U, V, T]) GetOrLoad(ctx context.Context, ups U, vps V, load func(
 	uhash, vhash := c.h.UniquenessHash(ups), c.h.VersionHash(vps)
 	f, lead := c.flights.acquire(uhash, vhash)
 	if !lead {
-		c.n.deduplicated.Add(1)
+		c.record(Deduplicated, 0, nil)
 		return f.wait(ctx)
 	}
 	// The read serves the callers that join f too, so this caller's
@@ -116,8 +118,7 @@ func (c *Cache[U, V, T]) GetOrLoad(ctx context.Context, ups U, vps V, load func(
 	base := context.WithoutCancel(ctx)
 	if v, ok := c.lookup(base, uhash, vhash, false); ok {
 		f.finish(v, SourceCache, nil)
-		c.flights.remove(f)
-		close(f.settled)
+		c.flights.settle(f)
 		return v, SourceCache, nil
 	}
 	go c.run(base, f, load)
@@ -131,7 +132,7 @@ func (c *Cache[U, V, T]) Get(ctx context.Context, ups U, vps V) (v T, ok bool, e
 	return c.get(ctx, c.h.UniquenessHash(ups), c.h.VersionHash(vps), false)
 }
 
-// GetAnyVersion is Get for the plan's "any_version": it returns the value for
+// GetAnyVersion is Get for TimCacheC's "any_version": it returns the value for
 // ups whatever its version.
 func (c *Cache[U, V, T]) GetAnyVersion(ctx context.Context, ups U) (v T, ok bool, err error) {
 	return c.get(ctx, c.h.UniquenessHash(ups), "", true)
@@ -139,7 +140,7 @@ func (c *Cache[U, V, T]) GetAnyVersion(ctx context.Context, ups U) (v T, ok bool
 
 func (c *Cache[U, V, T]) get(ctx context.Context, uhash, vhash string, anyVersion bool) (T, bool, error) {
 	if f := c.flights.find(uhash, vhash, anyVersion); f != nil {
-		c.n.deduplicated.Add(1)
+		c.record(Deduplicated, 0, nil)
 		v, _, err := f.wait(ctx)
 		return v, err == nil, err
 	}
@@ -152,7 +153,7 @@ func (c *Cache[U, V, T]) get(ctx context.Context, uhash, vhash string, anyVersio
 	return v, ok, nil
 }
 
-// Set runs load for ups at version vps and stores its result, the plan's
+// Set runs load for ups at version vps and stores its result, TimCacheC's
 // setPromise: callers of GetOrLoad and Get for that entry and version share
 // this load while it runs. It returns once the result is stored (or known
 // not to be), or when ctx ends; load itself runs on as in GetOrLoad.
@@ -160,7 +161,7 @@ func (c *Cache[U, V, T]) Set(ctx context.Context, ups U, vps V, load func(contex
 	f := c.flights.start(c.h.UniquenessHash(ups), c.h.VersionHash(vps))
 	go c.run(context.WithoutCancel(ctx), f, load)
 	select {
-	case <-f.settled:
+	case <-c.flights.settledChan(f):
 		return f.val, f.err
 	case <-ctx.Done():
 		var zero T
@@ -173,12 +174,12 @@ func (c *Cache[U, V, T]) Set(ctx context.Context, ups U, vps V, load func(contex
 // so that values loaded for the last requests are stored.
 func (c *Cache[U, V, T]) Wait(ctx context.Context) error {
 	for {
-		f := c.flights.one()
-		if f == nil {
+		settled := c.flights.anySettled()
+		if settled == nil {
 			return nil
 		}
 		select {
-		case <-f.settled:
+		case <-settled:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -186,7 +187,7 @@ func (c *Cache[U, V, T]) Wait(ctx context.Context) error {
 }
 
 // lookup reads the entry for uhash and refreshes its TTL in the same round
-// trip (GETEX). Unlike the plan's GET then EXPIRE, this also refreshes a
+// trip (GETEX). Unlike TimCacheC's GET then EXPIRE, this also refreshes a
 // stale entry's TTL; the load that follows a stale read overwrites it.
 func (c *Cache[U, V, T]) lookup(ctx context.Context, uhash, vhash string, anyVersion bool) (_ T, ok bool) {
 	var zero T
@@ -199,39 +200,32 @@ func (c *Cache[U, V, T]) lookup(ctx context.Context, uhash, vhash string, anyVer
 		}
 	}()
 	if !c.conn.Enabled() {
-		c.n.misses.Add(1)
+		c.record(Miss, 0, nil)
 		return zero, false
 	}
-	var raw []byte
-	err := c.conn.do(ctx, c.conn.opTimeout, func(ctx context.Context) error {
-		var err error
-		if c.cfg.readTTL > 0 {
-			raw, err = c.conn.client.GetEx(ctx, c.key(uhash), c.cfg.readTTL).Bytes()
-		} else {
-			raw, err = c.conn.client.Get(ctx, c.key(uhash)).Bytes()
-		}
-		return err
-	})
+	start := time.Now()
+	raw, err := c.read(ctx, uhash)
+	took := time.Since(start)
 	if err != nil {
 		if !errors.Is(err, redis.Nil) {
-			c.n.redisErrors.Add(1)
+			c.record(RedisError, 0, err)
 		}
-		c.n.misses.Add(1)
+		c.record(Miss, took, nil)
 		return zero, false
 	}
 	v, stale, err := readEntry[T](c.cfg.codec, raw, vhash, anyVersion)
 	if stale {
-		c.n.staleMisses.Add(1)
-		c.n.misses.Add(1)
+		c.record(StaleMiss, took, nil)
+		c.record(Miss, took, nil)
 		return zero, false
 	}
 	if err != nil {
 		// An entry this code cannot read is a miss; the load's store
 		// replaces it.
 		c.cfg.logger.Warn("cache entry unreadable", "key", c.key(uhash), "error", err)
-		c.n.misses.Add(1)
+		c.record(Miss, took, nil)
 		return zero, false
 	}
-	c.n.hits.Add(1)
+	c.record(Hit, took, nil)
 	return v, true
 }

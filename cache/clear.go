@@ -25,7 +25,7 @@ func (c *Cache[U, V, T]) Clear(ctx context.Context, ups U) error {
 		return c.conn.client.Unlink(ctx, c.key(uhash)).Err()
 	})
 	if err != nil {
-		c.n.redisErrors.Add(1)
+		c.record(RedisError, 0, err)
 		return fmt.Errorf("clear %s: %w", c.key(uhash), err)
 	}
 	return nil
@@ -45,33 +45,46 @@ func (c *Cache[U, V, T]) ClearAll(ctx context.Context) error {
 		return unlinkMatching(ctx, c.conn.client, pattern)
 	})
 	if err != nil {
-		c.n.redisErrors.Add(1)
+		c.record(RedisError, 0, err)
 		return fmt.Errorf("clear all of cache %s: %w", c.prefix, err)
 	}
 	return nil
 }
 
-// unlinkMatching unlinks the keys matching the SCAN pattern, in batches.
-func unlinkMatching(ctx context.Context, rdb *redis.Client, pattern string) error {
-	var cursor uint64
-	batch := make([]string, 0, scanCount)
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, pattern, scanCount).Result()
-		if err != nil {
-			return err
-		}
-		batch = append(batch, keys...)
-		if len(batch) >= scanCount || (next == 0 && len(batch) > 0) {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
+// unlinkMatching unlinks the keys matching the SCAN pattern on every
+// server of rdb.
+func unlinkMatching(ctx context.Context, rdb redis.UniversalClient, pattern string) error {
+	return forEachNode(ctx, rdb, func(ctx context.Context, node redis.UniversalClient) error {
+		var cursor uint64
+		for {
+			keys, next, err := node.Scan(ctx, cursor, pattern, scanCount).Result()
+			if err != nil {
 				return err
 			}
-			batch = batch[:0]
+			if err := unlinkEach(ctx, node, keys); err != nil {
+				return err
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
 		}
-		if next == 0 {
-			return nil
-		}
-		cursor = next
+	})
+}
+
+// unlinkEach unlinks keys in one round trip, one UNLINK per key: a cluster
+// refuses a command whose keys are in different slots, even on one server.
+func unlinkEach(ctx context.Context, node redis.UniversalClient, keys []string) error {
+	if len(keys) == 0 {
+		return nil
 	}
+	_, err := node.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, k := range keys {
+			pipe.Unlink(ctx, k)
+		}
+		return nil
+	})
+	return err
 }
 
 // escapeGlob escapes the characters special in a Redis MATCH pattern, so a

@@ -27,7 +27,7 @@ func TestClear(t *testing.T) {
 }
 
 // fill writes n keys under prefix in pipelined batches.
-func fill(t testing.TB, rdb *redis.Client, prefix string, n int) {
+func fill(t testing.TB, rdb redis.UniversalClient, prefix string, n int) {
 	t.Helper()
 	const batch = 10_000
 	for start := 0; start < n; start += batch {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,26 +18,31 @@ import (
 // Defaults for a Conn. The operation timeout is what a cache call can cost
 // at most when Redis is slow or gone before it falls back to the loader; the
 // others are backstops for calls made without a deadline (ClearAll, Stats).
+// The socket's read and write timeouts cap every deadline, so they must let
+// the largest entry (512 MB) through.
 const (
 	DefaultOpTimeout   = 100 * time.Millisecond
 	defaultDialTimeout = time.Second
-	defaultIOTimeout   = 3 * time.Second
+	defaultIOTimeout   = 30 * time.Second
 	defaultPoolTimeout = time.Second
+	// flushTimeout bounds a FLUSHDB ASYNC, which Redis answers at once.
+	flushTimeout = 5 * time.Second
 	// startTimeout bounds the PING at start: a container's first dial on a
 	// fresh network may take longer than a steady-state operation.
 	startTimeout = 2 * time.Second
 )
 
-// Conn is the Redis connection shared by every Cache of a process, the
-// plan's getRedis(). A Conn without a client (REDIS_URL unset) disables
-// caching: every Cache call then goes straight to its loader. A nil *Conn
-// behaves the same.
+// Conn is the Redis connection shared by every Cache of a process, as
+// getRedis() is in the TypeScript version. A Conn without a client
+// (REDIS_URL unset) disables caching: every Cache call then goes straight
+// to its loader. A nil *Conn behaves the same.
 //
 // Conn also keeps the outage state: the first failing operation logs that
 // Redis is unavailable and the first one that succeeds after it logs that
 // Redis is back, so an outage costs two log lines, not one per call.
 type Conn struct {
-	client    *redis.Client
+	client    redis.UniversalClient
+	owned     bool // made by Open, so closed by Close
 	addr      string
 	opTimeout time.Duration
 	logger    *slog.Logger
@@ -85,14 +91,52 @@ func Open(ctx context.Context, rawURL string, opts ...ConnOption) (*Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	c.client = redis.NewClient(ropt)
-	c.addr = ropt.Addr
+	c.client, c.owned, c.addr = redis.NewClient(ropt), true, ropt.Addr
+	c.start(ctx)
+	return c, nil
+}
 
-	err = c.do(ctx, startTimeout, func(ctx context.Context) error { return c.client.Ping(ctx).Err() })
+// NewConn makes a Conn on a client the application made itself: a
+// *redis.ClusterClient, a sentinel's failover client, a *redis.Ring or a
+// *redis.Client with options of its own. It PINGs as Open does; Close
+// leaves the client open, since the caller owns it.
+//
+// The client's options are the caller's. Two of Open's matter for the
+// promise that Redis trouble costs a call at most the operation timeout:
+// ContextTimeoutEnabled, without which go-redis does not apply a context's
+// deadline to socket reads and writes, and MaxRetries -1, without which a
+// dead Redis is retried with backoff (about 1.7s a call at the defaults).
+func NewConn(ctx context.Context, client redis.UniversalClient, opts ...ConnOption) *Conn {
+	c := &Conn{client: client, opTimeout: DefaultOpTimeout, logger: slog.Default()}
+	for _, o := range opts {
+		o(c)
+	}
+	if client == nil {
+		c.logger.Info("redis client not set, caching disabled")
+		return c
+	}
+	c.addr = clientAddr(client)
+	c.start(ctx)
+	return c
+}
+
+// start PINGs Redis once, for the log line and the outage state.
+func (c *Conn) start(ctx context.Context) {
+	err := c.do(ctx, startTimeout, func(ctx context.Context) error { return c.client.Ping(ctx).Err() })
 	if err == nil {
 		c.logger.Info("redis connected", "addr", c.addr)
 	}
-	return c, nil
+}
+
+// clientAddr names the Redis of client in log lines.
+func clientAddr(client redis.UniversalClient) string {
+	switch cl := client.(type) {
+	case *redis.Client:
+		return cl.Options().Addr
+	case *redis.ClusterClient:
+		return strings.Join(cl.Options().Addrs, ",")
+	}
+	return fmt.Sprintf("%T", client)
 }
 
 // redisOptions parses rawURL and fills in what the URL leaves unset so that
@@ -138,7 +182,7 @@ func redisOptions(rawURL string) (*redis.Options, error) {
 }
 
 // Client returns the go-redis client, or nil when caching is disabled.
-func (c *Conn) Client() *redis.Client {
+func (c *Conn) Client() redis.UniversalClient {
 	if c == nil {
 		return nil
 	}
@@ -170,12 +214,12 @@ func (c *Conn) Flush(ctx context.Context) error {
 	if !c.Enabled() {
 		return nil
 	}
-	return c.do(ctx, 0, func(ctx context.Context) error { return Flush(ctx, c.client) })
+	return c.do(ctx, flushTimeout, func(ctx context.Context) error { return Flush(ctx, c.client) })
 }
 
-// Close closes the client.
+// Close closes the client Open made; a client given to NewConn stays open.
 func (c *Conn) Close() error {
-	if !c.Enabled() {
+	if !c.Enabled() || !c.owned {
 		return nil
 	}
 	return c.client.Close()
@@ -207,8 +251,7 @@ func (c *Conn) do(ctx context.Context, timeout time.Duration, op func(context.Co
 // end the outage its neighbours just started, nor a command stuck since
 // before a recovery start a new outage.
 func (c *Conn) observe(ctx context.Context, start time.Time, err error) {
-	var reply redis.Error
-	up := err == nil || errors.As(err, &reply)
+	up := err == nil || isReply(err)
 	if up != c.down.Load() { // no change: the path of nearly every call
 		return
 	}
@@ -228,6 +271,13 @@ func (c *Conn) observe(ctx context.Context, start time.Time, err error) {
 	}
 	c.down.Store(!up)
 	c.changed = now
+}
+
+// isReply reports whether err is an error reply from Redis (redis.Nil
+// included), which shows it is there.
+func isReply(err error) bool {
+	var reply redis.Error
+	return errors.As(err, &reply)
 }
 
 // RedisLogger routes go-redis's own log lines to slog at debug level, for

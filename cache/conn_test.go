@@ -23,11 +23,11 @@ func TestRedisOptions(t *testing.T) {
 	}{
 		{
 			url: "redis://127.0.0.1:6380/2", addr: "127.0.0.1:6380", db: 2,
-			maxRetries: -1, dial: time.Second, read: 3 * time.Second, write: 3 * time.Second, poolWait: time.Second,
+			maxRetries: -1, dial: time.Second, read: 30 * time.Second, write: 30 * time.Second, poolWait: time.Second,
 		},
 		{
 			url: "rediss://user:pw@cache.internal", addr: "cache.internal:6379", tls: true,
-			maxRetries: -1, dial: time.Second, read: 3 * time.Second, write: 3 * time.Second, poolWait: time.Second,
+			maxRetries: -1, dial: time.Second, read: 30 * time.Second, write: 30 * time.Second, poolWait: time.Second,
 		},
 		{ // the URL's own options win
 			url:  "redis://localhost/0?max_retries=2&dial_timeout=3s&read_timeout=250ms&write_timeout=2s&pool_timeout=4s",
@@ -95,7 +95,9 @@ func TestOutage(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := range 4 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			for i := 0; i < 2000; i++ {
 				select {
 				case <-stop:
@@ -110,7 +112,7 @@ func TestOutage(t *testing.T) {
 				calls.Add(1)
 				time.Sleep(time.Millisecond) // a steady trickle, not a busy loop
 			}
-		})
+		}()
 	}
 	waitFor(t, "calls before the kill", func() bool { return calls.Load() > 20 })
 	srv.Kill()

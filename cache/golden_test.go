@@ -169,7 +169,7 @@ func TestGoldenThroughRedis(t *testing.T) {
 
 // newDatasets returns the cache the TypeScript server would have for the
 // dataset golden case, on a fresh redis-server.
-func newDatasets(t *testing.T) (*Cache[string, int, goldenDataset], *redis.Client) {
+func newDatasets(t *testing.T) (*Cache[string, int, goldenDataset], redis.UniversalClient) {
 	t.Helper()
 	srv := cachetest.NewServer(t)
 	conn, _ := open(t, srv.URL, WithOpTimeout(5*time.Second))

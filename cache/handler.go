@@ -5,7 +5,7 @@ import (
 	"net/http"
 )
 
-// FlushHandler serves the plan's POST /caches/flush-all: it empties conn's
+// FlushHandler serves an app's POST /caches/flush-all: it empties conn's
 // Redis (see Flush) and answers {"success": true}. The client's "Clear
 // cache" button and its version-mismatch logic call it. With caching
 // disabled there is nothing to flush, which is a success too; with Redis

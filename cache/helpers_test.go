@@ -18,6 +18,9 @@ func TestMain(m *testing.M) {
 	// go-redis logs each failed dial itself; the outage tests count the
 	// Conn's lines, not these.
 	redis.SetLogger(RedisLogger{Logger: slog.New(slog.DiscardHandler)})
+	// The examples log through the default logger, to stderr, which their
+	// output does not include; tests give their Conns a logger of their own.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }
 
@@ -94,7 +97,7 @@ func open(t testing.TB, rawURL string, opts ...ConnOption) (*Conn, *records) {
 // newItems starts a redis-server and returns a Cache of items on it, and
 // the raw client to inspect Redis with. The operation timeout is generous
 // unless a test sets its own: only the outage tests are about timing.
-func newItems(t testing.TB, opts ...Option) (*Cache[string, string, item], *redis.Client, *records) {
+func newItems(t testing.TB, opts ...Option) (*Cache[string, string, item], redis.UniversalClient, *records) {
 	t.Helper()
 	srv := cachetest.NewServer(t)
 	conn, recs := open(t, srv.URL, WithOpTimeout(5*time.Second))

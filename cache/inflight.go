@@ -8,7 +8,7 @@ import (
 )
 
 // A flight is one read-or-load of an entry at one version, shared by every
-// caller that asks for that entry and version while it runs: the plan's
+// caller that asks for that entry and version while it runs: TimCacheC's
 // _unresolved map, keyed by version too, so that a caller asking for another
 // version never receives the old version's data.
 //
@@ -18,11 +18,19 @@ import (
 type flight[T any] struct {
 	uhash, vhash string
 
-	done    chan struct{} // closed once val, src and err are set
-	settled chan struct{} // closed once the flight is over, stored or not
-	val     T
-	src     Source
-	err     error
+	done chan struct{} // closed once val, src and err are set
+	val  T
+	src  Source
+	err  error
+
+	// settled is closed once the flight is over, stored or not. Only a
+	// caller that waits for that needs it (Set, Wait), so it is made on
+	// demand: a hit, over at once, goes without. Both fields are guarded by
+	// the flights' mutex.
+	settled   chan struct{}
+	isSettled bool
+
+	next *flight[T] // the next flight of the same uniqueness hash
 
 	// cleared is set by Clear and ClearAll: the result, computed before
 	// the clear, must not be stored after it.
@@ -60,17 +68,25 @@ func (f *flight[T]) wait(ctx context.Context) (T, Source, error) {
 	}
 }
 
-// flights holds the running flights of one Cache by uniqueness hash. There
-// is nearly always at most one per hash; a version change while one runs
-// makes two.
+// flights holds the running flights of one Cache by uniqueness hash, each
+// hash's in a list, newest first. There is nearly always at most one per
+// hash; a version change while one runs makes two.
 type flights[T any] struct {
 	mu sync.Mutex
-	m  map[string][]*flight[T]
+	m  map[string]*flight[T]
 }
 
 func newFlight[T any](uhash, vhash string) *flight[T] {
-	return &flight[T]{uhash: uhash, vhash: vhash, done: make(chan struct{}), settled: make(chan struct{})}
+	return &flight[T]{uhash: uhash, vhash: vhash, done: make(chan struct{})}
 }
+
+// closed is a closed channel, the settled channel of a flight that was over
+// before anyone asked for it.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // acquire returns the flight for (uhash, vhash), starting one if there is
 // none; lead reports that the caller started it and must run it.
@@ -85,9 +101,10 @@ func (g *flights[T]) acquire(uhash, vhash string) (f *flight[T], lead bool) {
 	return f, true
 }
 
-// start registers a new flight for (uhash, vhash) even if one runs: the
-// plan's setPromise replaces the entry, so later callers join the newest.
-// The replaced flight still finishes for the callers already waiting on it.
+// start registers a new flight for (uhash, vhash) even if one runs:
+// TimCacheC's setPromise replaces the entry, so later callers join the
+// newest. The replaced flight still finishes for the callers already
+// waiting on it.
 func (g *flights[T]) start(uhash, vhash string) *flight[T] {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -107,22 +124,52 @@ func (g *flights[T]) find(uhash, vhash string, anyVersion bool) *flight[T] {
 	return g.findLocked(uhash, vhash, anyVersion)
 }
 
-// one returns one of the running flights, or nil.
-func (g *flights[T]) one() *flight[T] {
+// anySettled returns the channel that closes when one of the running
+// flights is over, or nil when none runs.
+func (g *flights[T]) anySettled() <-chan struct{} {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, fs := range g.m {
-		return fs[0]
+	for _, f := range g.m {
+		return g.settledLocked(f)
 	}
 	return nil
 }
 
-func (g *flights[T]) findLocked(uhash, vhash string, anyVersion bool) *flight[T] {
-	fs := g.m[uhash]
-	if anyVersion && len(fs) > 0 {
-		return fs[len(fs)-1]
+// settledChan returns the channel that closes when f is over.
+func (g *flights[T]) settledChan(f *flight[T]) <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.settledLocked(f)
+}
+
+func (g *flights[T]) settledLocked(f *flight[T]) chan struct{} {
+	if f.isSettled {
+		return closed
 	}
-	for _, f := range fs {
+	if f.settled == nil {
+		f.settled = make(chan struct{})
+	}
+	return f.settled
+}
+
+// settle forgets f, if it is still registered (a Set or a clear may have
+// replaced or dropped it already), and marks it over.
+func (g *flights[T]) settle(f *flight[T]) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.removeLocked(f)
+	f.isSettled = true
+	if f.settled != nil {
+		close(f.settled)
+	}
+}
+
+func (g *flights[T]) findLocked(uhash, vhash string, anyVersion bool) *flight[T] {
+	f := g.m[uhash]
+	if anyVersion {
+		return f
+	}
+	for ; f != nil; f = f.next {
 		if f.vhash == vhash {
 			return f
 		}
@@ -132,31 +179,24 @@ func (g *flights[T]) findLocked(uhash, vhash string, anyVersion bool) *flight[T]
 
 func (g *flights[T]) addLocked(f *flight[T]) {
 	if g.m == nil {
-		g.m = make(map[string][]*flight[T])
+		g.m = make(map[string]*flight[T])
 	}
-	g.m[f.uhash] = append(g.m[f.uhash], f)
-}
-
-// remove forgets f, if it is still registered (a Set or a clear may have
-// replaced or dropped it already).
-func (g *flights[T]) remove(f *flight[T]) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.removeLocked(f)
+	f.next = g.m[f.uhash]
+	g.m[f.uhash] = f
 }
 
 func (g *flights[T]) removeLocked(f *flight[T]) {
-	fs := g.m[f.uhash]
-	for i, x := range fs {
-		if x == f {
-			fs = append(fs[:i:i], fs[i+1:]...)
-			break
+	for p := g.m[f.uhash]; p != nil; p = p.next {
+		if p == f {
+			if g.m[f.uhash] = f.next; f.next == nil {
+				delete(g.m, f.uhash)
+			}
+			return
 		}
-	}
-	if len(fs) == 0 {
-		delete(g.m, f.uhash)
-	} else {
-		g.m[f.uhash] = fs
+		if p.next == f {
+			p.next = f.next
+			return
+		}
 	}
 }
 
@@ -166,7 +206,7 @@ func (g *flights[T]) clear(uhash string, all bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	drop := func(h string) {
-		for _, f := range g.m[h] {
+		for f := g.m[h]; f != nil; f = f.next {
 			f.cleared.Store(true)
 		}
 		delete(g.m, h)

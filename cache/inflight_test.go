@@ -43,13 +43,15 @@ func TestConcurrentCallersLoadOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
 	for range callers {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			got, _, err := c.GetOrLoad(t.Context(), "a", "v1", load)
 			if err == nil && got.ID != "a" {
 				err = errors.New("wrong value " + got.ID)
 			}
 			errs <- err
-		})
+		}()
 	}
 	wg.Wait()
 	close(errs)

@@ -20,10 +20,9 @@ func (c *Cache[U, V, T]) run(base context.Context, f *flight[T], load func(conte
 			var zero T
 			f.finish(zero, SourceLoad, errLoaderExited)
 		}
-		// Unregister before settling: once Set returns, the next call
+		// Unregistered as it settles: once Set returns, the next call
 		// reads what was stored instead of joining this flight.
-		c.flights.remove(f)
-		close(f.settled)
+		c.flights.settle(f)
 	}()
 
 	v, err := c.callLoad(base, load)
@@ -38,27 +37,29 @@ func (c *Cache[U, V, T]) run(base context.Context, f *flight[T], load func(conte
 // *PanicError so that it reaches the waiting callers as an error instead of
 // ending the process.
 func (c *Cache[U, V, T]) callLoad(base context.Context, load func(context.Context) (T, error)) (v T, err error) {
-	c.n.loads.Add(1)
 	ctx := base
 	if c.cfg.loadTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(base, c.cfg.loadTimeout)
 		defer cancel()
 	}
+	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			var zero T
 			v, err = zero, &PanicError{Value: r, Stack: debug.Stack()}
 			c.cfg.logger.Error("cache loader panicked", "panic", r, "stack", string(err.(*PanicError).Stack))
 		}
+		took := time.Since(start)
+		c.record(Load, took, nil)
 		if err != nil {
-			c.n.loadErrors.Add(1)
+			c.record(LoadError, took, err)
 		}
 	}()
 	return load(ctx)
 }
 
-// store writes v as the plan's setPromise does once its promise resolves:
+// store writes v as TimCacheC's setPromise does once its promise resolves:
 // only if ParseData allows it, under the uniqueness hash ParseData gives,
 // and not if the value's version is not the one it was loaded for.
 func (c *Cache[U, V, T]) store(base context.Context, uhash, vhash string, v T) {
@@ -90,22 +91,24 @@ func (c *Cache[U, V, T]) store(base context.Context, uhash, vhash string, v T) {
 	}
 	entry := appendEnvelope(make([]byte, 0, len(data)+len(vhash)+32), p.VersionHash, data)
 	if limit := c.cfg.maxValueSize; limit > 0 && len(entry) > limit {
-		c.n.oversized.Add(1)
+		c.record(Oversized, 0, nil)
 		c.cfg.logger.Warn("cache value too large, not storing", "key", c.key(p.UniquenessHash), "size", len(entry), "max", limit)
 		return
 	}
-	err = c.conn.do(base, c.cfg.storeTimeout, func(ctx context.Context) error {
+	start := time.Now()
+	err = c.conn.do(base, transferTimeout(c.cfg.storeTimeout, int64(len(entry))), func(ctx context.Context) error {
 		return c.conn.client.Set(ctx, c.key(p.UniquenessHash), entry, c.writeTTL()).Err()
 	})
 	if err != nil {
-		c.n.redisErrors.Add(1) // the outage, if it is one, is logged by the Conn
+		c.record(RedisError, 0, err) // the outage, if it is one, is logged by the Conn
 		return
 	}
-	c.n.stores.Add(1)
+	c.large.note(p.UniquenessHash, int64(len(entry)))
+	c.record(Store, time.Since(start), nil)
 }
 
 // writeTTL is the base TTL plus a random part, in whole seconds as the
-// plan's Math.floor: entries written together do not expire together.
+// TypeScript version's Math.floor: entries written together do not expire together.
 func (c *Cache[U, V, T]) writeTTL() time.Duration {
 	ttl := c.cfg.writeTTL
 	if j := int64(c.cfg.writeJitter / time.Second); j > 0 {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Defaults of a Cache, from the plan: entries live 15 to 30 days after a
+// Defaults of a Cache, TimCacheC's: entries live 15 to 30 days after a
 // write (the jitter spreads the expiry of entries written together) and 30
 // days after their last read.
 const (
@@ -15,13 +15,16 @@ const (
 	// DefaultLoadTimeout bounds a load: a hung load would otherwise hold
 	// every later caller of its key until their own deadlines.
 	DefaultLoadTimeout = 10 * time.Minute
-	// DefaultStoreTimeout bounds the SET after a load. It runs after the
-	// callers have their result, so it can afford more than a read.
+	// DefaultStoreTimeout bounds the SET after a load, plus the time a
+	// large entry needs to cross the connection. It runs after the callers
+	// have their result, so it can afford more than a read.
 	DefaultStoreTimeout = time.Second
-	// DefaultMaxValueSize is the largest entry stored. A larger one could
-	// not be read back within the operation timeout anyway, and each read of
-	// it would hold Redis's single thread.
-	DefaultMaxValueSize = 16 << 20
+	// DefaultMaxValueSize is the largest entry stored: Redis' own limit on
+	// a string (proto-max-bulk-len, 512 MB), which would refuse a larger
+	// one anyway. The TypeScript TimCacheC stores any size; so does this
+	// Cache, up to what Redis takes, since the largest values are the ones
+	// most worth keeping across a restart.
+	DefaultMaxValueSize = 512 << 20
 )
 
 type config struct {
@@ -30,8 +33,13 @@ type config struct {
 	loadTimeout           time.Duration
 	storeTimeout          time.Duration
 	maxValueSize          int
-	codec                 Codec
-	logger                *slog.Logger
+	// firstRead, when set, replaces the operation timeout as the budget of
+	// a read whose entry's size is unknown; only tests set it, to make that
+	// read run out for sure.
+	firstRead time.Duration
+	codec     Codec
+	logger    *slog.Logger
+	observer  Observer
 }
 
 func defaultConfig(conn *Conn) config {
@@ -77,7 +85,8 @@ func WithStoreTimeout(d time.Duration) Option {
 }
 
 // WithMaxValueSize sets the largest entry, in bytes, that is stored; larger
-// values are returned to the callers but not stored. 0 means no limit.
+// values are returned to the callers but not stored (default 512 MB, what
+// Redis takes). 0 means no limit of the Cache's own.
 func WithMaxValueSize(n int) Option {
 	return func(c *config) { c.maxValueSize = n }
 }
@@ -85,6 +94,12 @@ func WithMaxValueSize(n int) Option {
 // WithCodec sets how values are encoded (default JSONCodec).
 func WithCodec(codec Codec) Option {
 	return func(c *config) { c.codec = codec }
+}
+
+// WithObserver has o told of every event the Cache counts, for metrics
+// (see Observer).
+func WithObserver(o Observer) Option {
+	return func(c *config) { c.observer = o }
 }
 
 // WithLogger sets the Cache's logger (default the Conn's).

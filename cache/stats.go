@@ -5,18 +5,23 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Flush empties the current Redis database, for the plan's "clear all
-// server caches" and `wbd cache flush`. Each instance has its own Redis
-// holding only cache data, so this is safe. It uses FLUSHDB ASYNC: the keys
-// are gone at once and their memory is freed off Redis's main thread, which
-// a large cache would otherwise block for seconds.
-func Flush(ctx context.Context, rdb *redis.Client) error {
-	if err := rdb.FlushDBAsync(ctx).Err(); err != nil {
+// Flush empties the current Redis database (every master's, for a
+// cluster), for an app's "clear all caches" and `wbd cache flush`: meant
+// for a Redis that holds only cache data, as each wbd instance's does. It
+// uses FLUSHDB ASYNC: the keys are gone at once and their memory is freed
+// off Redis's main thread, which a large cache would otherwise block for
+// seconds.
+func Flush(ctx context.Context, rdb redis.UniversalClient) error {
+	err := forEachNode(ctx, rdb, func(ctx context.Context, node redis.UniversalClient) error {
+		return node.FlushDBAsync(ctx).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("flush redis: %w", err)
 	}
 	return nil
@@ -35,41 +40,72 @@ type Summary struct {
 	NoTTL  int
 }
 
-// Stats summarises the cache keys of rdb. It reads every key's TTL, one
-// pipelined round trip per SCAN page (of about 1000 keys), so a hundred
-// thousand keys cost a few hundred round trips and never block Redis.
-func Stats(ctx context.Context, rdb *redis.Client) (Summary, error) {
+// Stats summarises the cache keys of rdb (of every master, for a
+// cluster). It reads every key's TTL, one pipelined round trip per SCAN
+// page (of about 1000 keys), so a hundred thousand keys cost a few hundred
+// round trips and never block Redis.
+func Stats(ctx context.Context, rdb redis.UniversalClient) (Summary, error) {
 	st := Summary{ByPrefix: map[string]int{}}
-	// SCAN may return a key more than once while Redis resizes its hash
-	// table, which is just what follows a ClearAll of many keys; counting
-	// every key once needs the keys seen so far.
-	seen := newKeySet()
-	var cursor uint64
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, "cache:*", scanCount).Result()
-		if err != nil {
-			return Summary{}, fmt.Errorf("scan cache keys: %w", err)
+	var mu sync.Mutex // a cluster's masters are visited concurrently
+	err := forEachNode(ctx, rdb, func(ctx context.Context, node redis.UniversalClient) error {
+		var one Summary
+		if err := one.scan(ctx, node); err != nil {
+			return err
 		}
-		if err := st.add(ctx, rdb, seen.fresh(keys)); err != nil {
-			return Summary{}, err
-		}
-		if next == 0 {
-			break
-		}
-		cursor = next
-	}
-	info, err := rdb.Info(ctx, "memory").Result()
-	if err != nil {
-		return Summary{}, fmt.Errorf("read redis memory: %w", err)
-	}
-	st.UsedMemory, err = infoInt(info, "used_memory")
+		mu.Lock()
+		defer mu.Unlock()
+		st.merge(one)
+		return nil
+	})
 	if err != nil {
 		return Summary{}, err
 	}
 	return st, nil
 }
 
-func (st *Summary) add(ctx context.Context, rdb *redis.Client, keys []string) error {
+// scan summarises one Redis server.
+func (st *Summary) scan(ctx context.Context, node redis.UniversalClient) error {
+	st.ByPrefix = map[string]int{}
+	// SCAN may return a key more than once while Redis resizes its hash
+	// table, which is just what follows a ClearAll of many keys; counting
+	// every key once needs the keys seen so far.
+	seen := newKeySet()
+	var cursor uint64
+	for {
+		keys, next, err := node.Scan(ctx, cursor, "cache:*", scanCount).Result()
+		if err != nil {
+			return fmt.Errorf("scan cache keys: %w", err)
+		}
+		if err := st.add(ctx, node, seen.fresh(keys)); err != nil {
+			return err
+		}
+		if next == 0 {
+			break
+		}
+		cursor = next
+	}
+	info, err := node.Info(ctx, "memory").Result()
+	if err != nil {
+		return fmt.Errorf("read redis memory: %w", err)
+	}
+	st.UsedMemory, err = infoInt(info, "used_memory")
+	return err
+}
+
+// merge adds the summary of another server to st.
+func (st *Summary) merge(o Summary) {
+	st.Keys += o.Keys
+	st.NoTTL += o.NoTTL
+	st.UsedMemory += o.UsedMemory
+	if o.MinTTL > 0 && (st.MinTTL == 0 || o.MinTTL < st.MinTTL) {
+		st.MinTTL = o.MinTTL
+	}
+	for p, n := range o.ByPrefix {
+		st.ByPrefix[p] += n
+	}
+}
+
+func (st *Summary) add(ctx context.Context, rdb redis.UniversalClient, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}

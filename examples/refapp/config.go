@@ -16,6 +16,9 @@ type config struct {
 	Postgres     postgresConfig
 	RedisURL     string // empty: caching disabled
 	ComputeDelay time.Duration
+	// VersionMaxAge bounds how long a dataset's version is known without
+	// asking Postgres: an update is never answered stale for longer.
+	VersionMaxAge time.Duration
 }
 
 type postgresConfig struct {
@@ -72,10 +75,16 @@ func parseConfig(getenv func(string) string, readFile func(string) ([]byte, erro
 		// Secret files usually end with a newline that is not part of it.
 		cfg.Postgres.Password = strings.TrimRight(string(b), "\r\n")
 	}
-	delay := orDefault("REFAPP_COMPUTE_DELAY", "2s")
-	if cfg.ComputeDelay, err = time.ParseDuration(delay); err != nil || cfg.ComputeDelay < 0 {
-		errs = append(errs, fmt.Errorf("REFAPP_COMPUTE_DELAY: must be a duration such as 2s, got %q", delay))
+	duration := func(name, def string, zeroOK bool) time.Duration {
+		s := orDefault(name, def)
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || (d == 0 && !zeroOK) {
+			errs = append(errs, fmt.Errorf("%s: must be a duration such as %s, got %q", name, def, s))
+		}
+		return d
 	}
+	cfg.ComputeDelay = duration("REFAPP_COMPUTE_DELAY", "2s", true)
+	cfg.VersionMaxAge = duration("REFAPP_VERSION_MAX_AGE", "1s", false)
 	return cfg, errors.Join(errs...)
 }
 

@@ -25,6 +25,30 @@ CREATE TABLE IF NOT EXISTS datasets (
 	updated_at timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO datasets (id, version) VALUES ('hmis', 1) ON CONFLICT (id) DO NOTHING;
+
+-- Every write of a row notifies dataset_versions with its id, so that the
+-- app drops the version it knows; '' (all of them) after a TRUNCATE, or for
+-- an id too long for a notification's payload.
+CREATE OR REPLACE FUNCTION datasets_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_LEVEL = 'STATEMENT' THEN
+		PERFORM pg_notify('dataset_versions', '');
+		RETURN NULL;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN
+		PERFORM pg_notify('dataset_versions', CASE WHEN octet_length(OLD.id) < 4000 THEN OLD.id ELSE '' END);
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		PERFORM pg_notify('dataset_versions', CASE WHEN octet_length(NEW.id) < 4000 THEN NEW.id ELSE '' END);
+	END IF;
+	RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS datasets_notify ON datasets;
+CREATE TRIGGER datasets_notify AFTER INSERT OR UPDATE OR DELETE ON datasets
+	FOR EACH ROW EXECUTE FUNCTION datasets_notify();
+DROP TRIGGER IF EXISTS datasets_notify_all ON datasets;
+CREATE TRIGGER datasets_notify_all AFTER TRUNCATE ON datasets
+	FOR EACH STATEMENT EXECUTE FUNCTION datasets_notify();
 `
 
 // connectDB connects to Postgres, retrying with backoff until it answers
@@ -66,8 +90,8 @@ func connectDB(ctx context.Context, pc postgresConfig, logger *slog.Logger) (*pg
 	return pool, nil
 }
 
-// datasetVersion is the cheap query made on every request: the version
-// the cache entry must have.
+// datasetVersion queries the version the cache entry must have (see
+// versions for when it is asked).
 func datasetVersion(ctx context.Context, db *pgxpool.Pool, id string) (int, error) {
 	var v int
 	err := db.QueryRow(ctx, `SELECT version FROM datasets WHERE id = $1`, id).Scan(&v)

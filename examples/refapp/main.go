@@ -12,7 +12,17 @@
 // (5432), PGUSER (postgres), PGDATABASE (postgres), the password from the
 // file named by POSTGRES_PASSWORD_FILE or from PGPASSWORD; REDIS_URL
 // (optional: caching is disabled without it); REFAPP_COMPUTE_DELAY (2s), how
-// long the uncached computation takes.
+// long the uncached computation takes; REFAPP_VERSION_MAX_AGE (1s), the
+// longest a dataset's version is trusted without asking Postgres.
+//
+// A request answers from the cache when the entry's version is the
+// dataset's current one. The app learns of an update from Postgres
+// (LISTEN/NOTIFY, from a trigger on the table) instead of querying the
+// version per request, so an update is answered fresh once its
+// notification arrives, typically a tenth of a millisecond after the
+// commit, and never more than REFAPP_VERSION_MAX_AGE after it; while the listening
+// connection is down every request queries the version. GET /health says
+// which ("versions": "notified" or "queried").
 //
 // GET /health also reports the build's version, set at link time
 // (go build -ldflags "-X main.version=2"): the stand-in images app:1 and

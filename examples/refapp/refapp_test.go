@@ -45,8 +45,15 @@ func (l *logBuffer) String() string {
 }
 
 // newTestApp returns the app on a fresh database and the Redis at
-// redisURL ("" for none).
+// redisURL ("" for none), listening for version notifications.
 func newTestApp(t *testing.T, redisURL string) (*app, *pgxpool.Pool, *logBuffer) {
+	t.Helper()
+	return newTestAppMaxAge(t, redisURL, defaultVersionMaxAge)
+}
+
+// newTestAppMaxAge is newTestApp with the versions' max age set, and the
+// app changed by configure before it starts.
+func newTestAppMaxAge(t *testing.T, redisURL string, maxAge time.Duration, configure ...func(*app)) (*app, *pgxpool.Pool, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
@@ -60,7 +67,44 @@ func newTestApp(t *testing.T, redisURL string) (*app, *pgxpool.Pool, *logBuffer)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return newApp(db, conn, testDelay, logger), db, logs
+	a := newApp(db, conn, testDelay, logger)
+	a.versions.maxAge = maxAge
+	for _, c := range configure {
+		c(a)
+	}
+	t.Cleanup(a.start(t.Context()))
+	waitForMode(t, a, "notified")
+	return a, db, logs
+}
+
+// waitForMode waits until the app knows versions the way mode says.
+func waitForMode(t *testing.T, a *app, mode string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for a.versions.mode() != mode {
+		if time.Now().After(deadline) {
+			t.Fatalf("versions still %s after 10s, want %s", a.versions.mode(), mode)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// afterUpdate waits, after an update of the hmis row to version want, until a
+// request answers at that version, which it does once the app has its
+// notification, and returns that answer.
+func afterUpdate(t *testing.T, h http.Handler, want int) datasetResponse {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var r datasetResponse
+		if code := get(t, h, "GET", "/datasets/hmis", &r); code == 200 && r.Version == want {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /datasets/hmis still at version %d 10s after the update to %d", r.Version, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // get requests path from h and decodes the JSON answer into v.
@@ -121,8 +165,8 @@ func TestDatasetStory(t *testing.T) {
 	if _, err := db.Exec(t.Context(), `UPDATE datasets SET version = version + 1 WHERE id = 'hmis'`); err != nil {
 		t.Fatal(err)
 	}
-	if r := getDataset(t, h, "database", 2); r.Data.Sum != 2*first.Data.Sum {
-		t.Errorf("version 2 sum = %d, want %d", r.Data.Sum, 2*first.Data.Sum)
+	if r := afterUpdate(t, h, 2); r.Source != "database" || r.Data.Sum != 2*first.Data.Sum {
+		t.Errorf("version 2 from the %s, sum %d; want it computed, sum %d", r.Source, r.Data.Sum, 2*first.Data.Sum)
 	}
 	settle(t, a)
 	getDataset(t, h, "cache", 2)
@@ -219,7 +263,9 @@ func TestVersionChangedDuringComputationIsNotStored(t *testing.T) {
 	if a.datasets.Counters().Stores != 0 {
 		t.Error("a value computed at version 2 for a version 1 request was stored")
 	}
-	getDataset(t, h, "database", 2)
+	if r := afterUpdate(t, h, 2); r.Source != "database" {
+		t.Errorf("version 2 answered from the %s, want it computed", r.Source)
+	}
 }
 
 func TestWithoutRedis(t *testing.T) {
@@ -368,27 +414,29 @@ func TestParseConfig(t *testing.T) {
 		{
 			name: "defaults",
 			env:  map[string]string{"PGHOST": "db"},
-			want: config{Port: 8000, ComputeDelay: 2 * time.Second,
+			want: config{Port: 8000, ComputeDelay: 2 * time.Second, VersionMaxAge: time.Second,
 				Postgres: postgresConfig{Host: "db", Port: 5432, User: "postgres", Database: "postgres"}},
 		},
 		{
 			name: "everything set, password from file",
 			env: map[string]string{"PORT": "9000", "PGHOST": "testing-postgres", "PGPORT": "5433", "PGUSER": "app",
 				"PGDATABASE": "main", "PGPASSWORD": "ignored", "POSTGRES_PASSWORD_FILE": "/run/secrets/pg",
-				"REDIS_URL": "redis://testing-redis:6379", "REFAPP_COMPUTE_DELAY": "500ms"},
-			want: config{Port: 9000, RedisURL: "redis://testing-redis:6379", ComputeDelay: 500 * time.Millisecond,
+				"REDIS_URL": "redis://testing-redis:6379", "REFAPP_COMPUTE_DELAY": "500ms", "REFAPP_VERSION_MAX_AGE": "250ms"},
+			want: config{Port: 9000, RedisURL: "redis://testing-redis:6379", ComputeDelay: 500 * time.Millisecond, VersionMaxAge: 250 * time.Millisecond,
 				Postgres: postgresConfig{Host: "testing-postgres", Port: 5433, User: "app", Database: "main", Password: "s3cr:t@/"}},
 		},
 		{
 			name: "password from PGPASSWORD",
 			env:  map[string]string{"PGHOST": "db", "PGPASSWORD": "pw"},
-			want: config{Port: 8000, ComputeDelay: 2 * time.Second,
+			want: config{Port: 8000, ComputeDelay: 2 * time.Second, VersionMaxAge: time.Second,
 				Postgres: postgresConfig{Host: "db", Port: 5432, User: "postgres", Database: "postgres", Password: "pw"}},
 		},
 		{
-			name:    "every problem at once",
-			env:     map[string]string{"PORT": "0", "PGPORT": "x", "POSTGRES_PASSWORD_FILE": "/missing", "REFAPP_COMPUTE_DELAY": "2"},
-			wantErr: []string{"PORT: must be 1-65535", "PGHOST: required", "PGPORT: must be", "POSTGRES_PASSWORD_FILE", "REFAPP_COMPUTE_DELAY"},
+			name: "every problem at once",
+			env: map[string]string{"PORT": "0", "PGPORT": "x", "POSTGRES_PASSWORD_FILE": "/missing", "REFAPP_COMPUTE_DELAY": "2",
+				"REFAPP_VERSION_MAX_AGE": "0s"},
+			wantErr: []string{"PORT: must be 1-65535", "PGHOST: required", "PGPORT: must be", "POSTGRES_PASSWORD_FILE", "REFAPP_COMPUTE_DELAY",
+				"REFAPP_VERSION_MAX_AGE: must be a duration such as 1s"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,6 +25,7 @@ const shutdownTimeout = 8 * time.Second
 // app holds what the handlers need.
 type app struct {
 	db       *pgxpool.Pool
+	versions *versions
 	redis    *cache.Conn
 	datasets *cache.Cache[string, int, dataset]
 	delay    time.Duration
@@ -33,8 +34,9 @@ type app struct {
 
 func newApp(db *pgxpool.Pool, conn *cache.Conn, delay time.Duration, logger *slog.Logger) *app {
 	return &app{
-		db:    db,
-		redis: conn,
+		db:       db,
+		versions: newVersions(db, defaultVersionMaxAge, logger),
+		redis:    conn,
 		// The plan's dataset caches: uniqueness by id, version from the
 		// row, and the version the computation saw read back from its
 		// result, so a row updated mid-computation is not stored as the
@@ -49,6 +51,21 @@ func newApp(db *pgxpool.Pool, conn *cache.Conn, delay time.Duration, logger *slo
 		delay:  delay,
 		logger: logger,
 	}
+}
+
+// defaultVersionMaxAge is REFAPP_VERSION_MAX_AGE's default.
+const defaultVersionMaxAge = time.Second
+
+// start runs what the app keeps up in the background, the version
+// notifications, until stop.
+func (a *app) start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.versions.listen(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 func (a *app) handler() http.Handler {
@@ -71,7 +88,7 @@ type datasetResponse struct {
 func (a *app) getDataset(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx, id := r.Context(), r.PathValue("id")
-	version, err := datasetVersion(ctx, a.db, id)
+	version, err := a.versions.get(ctx, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -109,7 +126,7 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (a *app) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	st := map[string]string{"postgres": "ok", "redis": "ok", "version": version}
+	st := map[string]string{"postgres": "ok", "redis": "ok", "version": version, "versions": a.versions.mode()}
 	if err := a.db.Ping(ctx); err != nil {
 		st["postgres"] = "down"
 	}
@@ -151,6 +168,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 		return err
 	}
 	a := newApp(db, conn, cfg.ComputeDelay, logger)
+	a.versions.maxAge = cfg.VersionMaxAge
+	defer a.start(ctx)()
 	srv := &http.Server{
 		Handler:           a.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -159,7 +178,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "compute_delay", cfg.ComputeDelay.String())
+	logger.Info("listening", "addr", ln.Addr().String(), "version", version, "compute_delay", cfg.ComputeDelay.String(),
+		"version_max_age", cfg.VersionMaxAge.String())
 
 	select {
 	case err := <-errc:
