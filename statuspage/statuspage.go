@@ -41,6 +41,7 @@ var files embed.FS
 
 var page = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
 	"ago":   ago,
+	"until": until,
 	"since": since,
 	"rev":   rev,
 	"dur":   dur,
@@ -136,6 +137,17 @@ func ago(now time.Time, t any) string {
 		return "-"
 	}
 	return since(now, at) + " ago"
+}
+
+// until is how long after now t comes: "in 12s"; "now" once it is due.
+func until(now time.Time, t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	if !t.After(now) {
+		return "now"
+	}
+	return "in " + since(*t, now)
 }
 
 // since is now - t, rounded to what a person reads.

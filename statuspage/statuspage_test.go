@@ -22,12 +22,14 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 	log := events.Open(root, events.DaemonActor(), events.Options{Now: func() time.Time { return now.Add(-time.Minute) }})
 	log.Record(events.Event{Instance: "testing", Action: events.Apply, From: 1, To: 1, Failed: 2, Result: events.RolledBack, Detail: "app <exited>"})
 	since := now.Add(-42 * time.Second)
+	next := now.Add(18 * time.Second)
 	st := &reconcile.Status{PID: 99, File: "/etc/wbd/instances.yaml", Root: root, Started: now.Add(-time.Hour),
 		Config: reconcile.ConfigStatus{Loaded: now.Add(-time.Hour), Error: "instances.yaml:3:1: oops", ErrorSince: &since},
 		Instances: []reconcile.InstanceStatus{
 			{Instance: "testing", InFile: true, Result: reconcile.ResultRolledBack, Ready: true, Revision: 1, LastError: "revision 2 failed"},
 			{Instance: "nigeria", InFile: true, Result: reconcile.ResultInSync, InSync: true, Revision: 4,
 				InProgress: &reconcile.Progress{Step: "applying", Since: since, StepSince: since, Detail: "Container nigeria Starting"}},
+			{Instance: "kenya", InFile: true, Result: reconcile.ResultFailed, LastError: "port 8003 is taken", NextAttempt: &next},
 		}}
 	srv := httptest.NewServer(Handler(func() *reconcile.Status { return st }, Options{Refresh: 2 * time.Second, Now: func() time.Time { return now }}))
 	defer srv.Close()
@@ -44,6 +46,7 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 		`id="instance-testing" data-result="rolled-back" data-ready="true"`,
 		`revision 2 failed`,
 		`applying since 42s ago`,
+		`next attempt in 18s`,
 		`Container nigeria Starting`,
 		`<span class="progress">in progress</span>`,
 		`The file is invalid since 42s ago`,
@@ -87,5 +90,26 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 	}
 	if res, _ := http.Get(srv.URL + "/nope"); res.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /nope = %d", res.StatusCode)
+	}
+}
+
+func TestTimesReadAsAPersonReadsThem(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	for _, c := range []struct {
+		f    func(time.Time, *time.Time) string
+		t    *time.Time
+		want string
+	}{
+		{until, at(18 * time.Second), "in 18s"},
+		{until, at(90 * time.Minute), "in 1h30m0s"},
+		{until, at(-time.Second), "now"}, // due: the daemon is at it
+		{until, nil, "-"},
+		{func(now time.Time, t *time.Time) string { return ago(now, t) }, at(-42 * time.Second), "42s ago"},
+		{func(now time.Time, t *time.Time) string { return ago(now, t) }, nil, "-"},
+	} {
+		if got := c.f(now, c.t); got != c.want {
+			t.Errorf("%v: %q, want %q", c.t, got, c.want)
+		}
 	}
 }
