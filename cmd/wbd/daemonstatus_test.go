@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,23 @@ func TestStatusOfAnInvalidFileShowsTheDaemon(t *testing.T) {
 	out.Reset()
 	if code := run(t.Context(), []string{"-f", file, "status"}, &out, &errOut); code != exitFailed || out.Len() != 0 {
 		t.Errorf("without a daemon: exit %d, stdout %q", code, out.String())
+	}
+}
+
+// The next attempt of a failing instance is a time to come; once it is due
+// (the status file is written after the pass that makes it) it is now.
+func TestDaemonStatusNextAttempt(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		in   time.Duration
+		want string
+	}{{18 * time.Second, "in 18s"}, {-3 * time.Second, "now"}} {
+		next := now.Add(c.in)
+		var out strings.Builder
+		printDaemonStatus(&out, &reconcile.Status{PID: 1, Updated: now, Instances: []reconcile.InstanceStatus{
+			{Instance: "testing", InFile: true, Result: reconcile.ResultFailed, LastError: "port 8001 is taken", NextAttempt: &next}}}, now)
+		if !regexp.MustCompile(`testing +failed +no +- +` + c.want + ` +port 8001`).MatchString(out.String()) {
+			t.Errorf("next attempt %s from now:\n%s", c.in, out.String())
+		}
 	}
 }

@@ -346,7 +346,10 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 		}
 		next := "-"
 		if in.NextAttempt != nil {
-			next = "in " + in.NextAttempt.Sub(now).Round(time.Second).String()
+			next = "now" // due: the daemon is at it, or about to be
+			if d := in.NextAttempt.Sub(now).Round(time.Second); d > 0 {
+				next = "in " + d.String()
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, ago(now, in.LastReconcile), next, firstLine(dash(reconcile.RedactHost(detail))))
 	}
