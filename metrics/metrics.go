@@ -82,10 +82,20 @@ func (m *Metrics) Handler() http.Handler {
 // Registry is where the metrics are registered, to gather them in tests.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
+// rolloutResults are the results wbd_rollouts_total counts.
+var rolloutResults = []events.Result{events.OK, events.RolledBack, events.Failed}
+
 // Reconciled counts one reconcile of instance that came to result (a
-// closed set: the daemon's results) after took.
+// closed set: the daemon's results) after took. From its first reconcile
+// on, an instance's rollouts are counted from 0 for every result: a
+// series that first appears at 1 is no increase to Prometheus, and an
+// alert on increase(wbd_rollouts_total{result="rolled_back"}[1h]) would
+// miss the first rollback.
 func (m *Metrics) Reconciled(instance, result string, took time.Duration) {
 	m.reconciles.WithLabelValues(instance, result).Inc()
+	for _, r := range rolloutResults {
+		m.rollouts.WithLabelValues(instance, string(r))
+	}
 	if took > 0 {
 		m.duration.Observe(took.Seconds())
 	}
