@@ -24,8 +24,12 @@ import (
 // many as they take (0: any number), names already given left out.
 var instanceArgs = map[string]int{
 	"render": 0, "plan": 0, "apply": 0, "restart": 0, "down": 0, "pull": 0, "status": 0,
-	"rollback": 1, "history": 1, "logs": 1, "flush": 1, "stats": 1,
+	"rollback": 1, "history": 1, "logs": 1, "flush": 1, "stats": 1, "events": 1,
 }
+
+// noArgs are the commands that take no argument: completing one offers
+// nothing, not the shell's file names.
+var noArgs = []string{"validate", "run", "version"}
 
 // enumFlags are the flags that take one of a few values, by name.
 var enumFlags = map[string][]string{
@@ -42,6 +46,9 @@ func registerCompletions(root *cobra.Command, g *globals) {
 		}
 		if n, ok := instanceArgs[c.Name()]; ok && c.ValidArgsFunction == nil && c.HasParent() {
 			c.ValidArgsFunction = g.completeInstances(n)
+		}
+		if slices.Contains(noArgs, c.Name()) && c.HasParent() {
+			c.ValidArgsFunction = cobra.NoFileCompletions
 		}
 		_ = c.MarkFlagFilename("file", "yaml", "yml")
 		if c.Flags().Lookup("output") != nil {
