@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/render"
 	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/spec"
@@ -92,11 +91,7 @@ func (g *globals) completeInstances(max int) cobra.CompletionFunc {
 
 // describe is an instance's description in a completion list.
 func describe(in *spec.Instance) string {
-	where := "local engine"
-	if in.Host != "" {
-		where = reconcile.RedactHost(in.Host)
-	}
-	return fmt.Sprintf("port %d on %s, app %s", in.Port, where, in.Images.App)
+	return fmt.Sprintf("port %d on %s, app %s", in.Port, hostName(in.Host), in.Images.App)
 }
 
 // completeLogs completes logs NAME [SERVICE]: the service of an instance
