@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/events"
@@ -74,7 +75,7 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 	if tail > 0 && len(evs) > tail {
 		evs = evs[len(evs)-tail:]
 	}
-	p := &eventPrinter{w: stdout, asJSON: asJSON}
+	p := newEventPrinter(stdout, asJSON, cfg)
 	if !asJSON && len(evs) == 0 && !follow {
 		fmt.Fprintf(stdout, "no events yet in %s\n", events.Path(cfg.Root))
 		return nil
@@ -97,12 +98,30 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 }
 
 // eventPrinter writes events as a table whose header comes once, or as
-// JSON lines.
+// JSON lines. Its columns keep the widths of the lines printed before, and
+// start as wide as the longest action, result and instance name of the
+// file, so that what --follow prints later lines up with them; a wider
+// cell widens its column from there on.
 type eventPrinter struct {
 	w      io.Writer
 	asJSON bool
-	tw     *tabwriter.Writer
+	rows   [][]string // not printed yet
+	widths []int      // of every column but the last, as printed so far
 	header bool
+}
+
+var eventColumns = []string{"TIME", "INSTANCE", "ACTION", "REVISION", "RESULT", "TOOK", "BY", "DETAIL"}
+
+func newEventPrinter(w io.Writer, asJSON bool, cfg *spec.Config) *eventPrinter {
+	p := &eventPrinter{w: w, asJSON: asJSON, widths: make([]int, len(eventColumns)-1)}
+	p.widths[2] = len(events.Rollback)
+	p.widths[4] = len(events.RolledBack)
+	if cfg != nil {
+		for _, in := range cfg.Instances {
+			p.widths[1] = max(p.widths[1], len(in.Name))
+		}
+	}
+	return p
 }
 
 func (p *eventPrinter) print(e events.Event) {
@@ -111,21 +130,32 @@ func (p *eventPrinter) print(e events.Event) {
 		fmt.Fprintf(p.w, "%s\n", data)
 		return
 	}
-	if p.tw == nil {
-		p.tw = tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
-	}
 	if !p.header {
 		p.header = true
-		fmt.Fprintln(p.tw, "TIME\tINSTANCE\tACTION\tREVISION\tRESULT\tTOOK\tBY\tDETAIL")
+		p.rows = append(p.rows, eventColumns)
 	}
-	fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format(time.DateTime), e.Instance, e.Action,
-		e.Revisions(), e.Result, e.Took().Round(100*time.Millisecond), e.Actor, dash(firstLine(e.Detail)))
+	p.rows = append(p.rows, []string{e.Time.Local().Format(time.DateTime), e.Instance, string(e.Action),
+		e.Revisions(), string(e.Result), e.Took().Round(100 * time.Millisecond).String(), e.Actor.String(), dash(firstLine(e.Detail))})
 }
 
+// flush prints the rows held, two spaces between columns.
 func (p *eventPrinter) flush() {
-	if p.tw != nil {
-		p.tw.Flush()
+	for _, row := range p.rows {
+		for i, cell := range row[:len(row)-1] {
+			p.widths[i] = max(p.widths[i], utf8.RuneCountInString(cell))
+		}
 	}
+	var b strings.Builder
+	for _, row := range p.rows {
+		for i, cell := range row[:len(row)-1] {
+			b.WriteString(cell)
+			b.WriteString(strings.Repeat(" ", p.widths[i]-utf8.RuneCountInString(cell)+2))
+		}
+		b.WriteString(row[len(row)-1])
+		b.WriteByte('\n')
+	}
+	io.WriteString(p.w, b.String())
+	p.rows = p.rows[:0]
 }
 
 // eventsLog is the events log of root for the command that runs; what

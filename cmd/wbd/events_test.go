@@ -37,7 +37,17 @@ func TestEventsFollow(t *testing.T) {
 		t.Errorf("exit %d after the stop", code)
 	}
 	got := out.String()
-	if strings.Contains(got, "not this one") || strings.Count(got, "TIME") != 1 || !strings.Contains(got, "restart  2 ") {
+	if strings.Contains(got, "not this one") || strings.Count(got, "TIME") != 1 || !strings.Contains(got, "restart   2 ") {
 		t.Errorf("wbd events --follow printed:\n%s", got)
+	}
+	// What came later lines up with the table above it, though its
+	// action and result are longer than any before.
+	lines := strings.Split(got, "\n")
+	at := func(column, want string) bool {
+		i := strings.Index(lines[0], column)
+		return i >= 0 && i < len(lines[2]) && strings.HasPrefix(lines[2][i:], want+" ")
+	}
+	if len(lines) < 3 || !at("REVISION", "2") || !at("RESULT", "failed") || !at("TOOK", "0s") {
+		t.Errorf("the followed event is not in the table's columns:\n%s", got)
 	}
 }
