@@ -77,7 +77,11 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 	}
 	p := newEventPrinter(stdout, asJSON, cfg)
 	if !asJSON && len(evs) == 0 && !follow {
-		fmt.Fprintf(stdout, "no events yet in %s\n", events.Path(cfg.Root))
+		of := ""
+		if name != "" {
+			of = " of " + name
+		}
+		fmt.Fprintf(stdout, "no events%s yet in %s\n", of, events.Path(cfg.Root))
 		return nil
 	}
 	for _, e := range evs {
