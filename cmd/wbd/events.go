@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,7 +37,9 @@ says is no event.
 
 The log is {root}/.wbd/events.jsonl, one JSON object a line; past 4 MiB it
 is moved to events.jsonl.1 and starts anew. --follow waits for new events,
-as tail -f does; --json prints each event as its JSON line.`,
+as tail -f does; --json prints each event as its JSON line. The log is the
+root's: when the file is invalid, the events of the root it names are
+shown after a warning.`,
 		Example: `  wbd events
   wbd events testing --tail 5
   wbd events --follow --json | jq -c 'select(.result != "ok")'`,
@@ -59,16 +62,16 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 	if tail < 0 {
 		return usagef("--tail %d: want 0 or more", tail)
 	}
-	cfg, err := g.load()
+	warn := func(err error) { fmt.Fprintf(stderr, "wbd: warning: %v\n", err) }
+	cfg, root, err := eventsRoot(g, warn)
 	if err != nil {
 		return err
 	}
-	if name != "" && cfg.Instance(name) == nil && !spec.ValidName(name) {
+	if name != "" && !spec.ValidName(name) && (cfg == nil || cfg.Instance(name) == nil) {
 		return usagef("%q is not an instance name", name)
 	}
 	f := events.Filter{Instance: name}
-	warn := func(err error) { fmt.Fprintf(stderr, "wbd: warning: %v\n", err) }
-	evs, err := events.Read(cfg.Root, f, warn)
+	evs, err := events.Read(root, f, warn)
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 		if name != "" {
 			of = " of " + name
 		}
-		fmt.Fprintf(stdout, "no events%s yet in %s\n", of, events.Path(cfg.Root))
+		fmt.Fprintf(stdout, "no events%s yet in %s\n", of, events.Path(root))
 		return nil
 	}
 	for _, e := range evs {
@@ -91,7 +94,7 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 	if !follow {
 		return nil
 	}
-	err = events.Follow(ctx, cfg.Root, 500*time.Millisecond, f, warn, func(e events.Event) {
+	err = events.Follow(ctx, root, 500*time.Millisecond, f, warn, func(e events.Event) {
 		p.print(e)
 		p.flush()
 	})
@@ -99,6 +102,26 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 		return err
 	}
 	return nil
+}
+
+// eventsRoot is the file and the root whose events are shown. The log
+// belongs to the root, not to the file as it is now: when the file is
+// invalid (an edit the daemon refused, say), the events of the root its
+// text names are shown after a warning, with no file.
+func eventsRoot(g *globals, warn func(error)) (*spec.Config, string, error) {
+	cfg, err := g.load()
+	if err == nil {
+		return cfg, cfg.Root, nil
+	}
+	root := ""
+	if !errors.Is(err, fs.ErrNotExist) {
+		root = peekRoot(g.file)
+	}
+	if root == "" {
+		return nil, "", err
+	}
+	warn(fmt.Errorf("%s is invalid; the events of its root %s follow: %s", g.file, root, reconcile.RedactHost(err.Error())))
+	return nil, root, nil
 }
 
 // eventPrinter writes events as a table whose header comes once, or as
