@@ -13,34 +13,53 @@ import (
 )
 
 // The daemon's log reads the same in both formats: durations as "1m0s",
-// and no time of its own under journald, which stamps every line.
+// and no time of its own when stderr is the journal's stream, which
+// stamps every line; a JOURNAL_STREAM inherited by a process whose stderr
+// is a file keeps the time.
 func TestNewLogger(t *testing.T) {
 	for _, tc := range []struct {
-		format, journal string
+		format, journal string // journal: "", "inherited" or "ours"
 		want            []string
 		not             []string
 	}{
 		{"json", "", []string{`"resync":"1m0s"`, `"time":`}, []string{`60000000000`}},
 		{"text", "", []string{`resync=1m0s`, `time=`}, nil},
-		{"json", "8:123", []string{`"resync":"1m0s"`}, []string{`"time":`}},
-		{"text", "8:123", []string{`resync=1m0s`}, []string{`time=`}},
+		{"json", "ours", []string{`"resync":"1m0s"`}, []string{`"time":`}},
+		{"text", "ours", []string{`resync=1m0s`}, []string{`time=`}},
+		{"json", "inherited", []string{`"resync":"1m0s"`, `"time":`}, nil},
+		{"text", "inherited", []string{`resync=1m0s`, `time=`}, nil},
 	} {
 		t.Run(tc.format+"/journal="+tc.journal, func(t *testing.T) {
-			t.Setenv("JOURNAL_STREAM", tc.journal)
-			var buf bytes.Buffer
-			log, err := newLogger(&buf, tc.format, "info")
+			f, err := os.CreateTemp(t.TempDir(), "stderr")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			switch tc.journal {
+			case "":
+				t.Setenv("JOURNAL_STREAM", "")
+			case "inherited":
+				t.Setenv("JOURNAL_STREAM", "8:123")
+			case "ours":
+				var st syscall.Stat_t
+				syscall.Fstat(int(f.Fd()), &st)
+				t.Setenv("JOURNAL_STREAM", fmt.Sprintf("%d:%d", st.Dev, st.Ino))
+			}
+			log, err := newLogger(f, tc.format, "info")
 			if err != nil {
 				t.Fatal(err)
 			}
 			log.Info("wbd run started", "resync", time.Minute)
+			data, _ := os.ReadFile(f.Name())
+			got := string(data)
 			for _, w := range tc.want {
-				if !strings.Contains(buf.String(), w) {
-					t.Errorf("log %q lacks %s", buf.String(), w)
+				if !strings.Contains(got, w) {
+					t.Errorf("log %q lacks %s", got, w)
 				}
 			}
 			for _, n := range tc.not {
-				if strings.Contains(buf.String(), n) {
-					t.Errorf("log %q has %s", buf.String(), n)
+				if strings.Contains(got, n) {
+					t.Errorf("log %q has %s", got, n)
 				}
 			}
 		})

@@ -249,15 +249,18 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 	}
 }
 
-// newLogger logs one line per event to w. Under journald the time is left
-// out: the journal stamps every line itself. Durations read as in the text
-// format ("1m0s"), not as JSON's nanosecond integers.
+// newLogger logs one line per event to w. When w is the journal's stream
+// the time is left out: the journal stamps every line itself (a
+// JOURNAL_STREAM inherited by a process whose stderr goes elsewhere, a
+// file say, keeps it). Durations read as in the text format ("1m0s"), not
+// as JSON's nanosecond integers.
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
-	journald := os.Getenv("JOURNAL_STREAM") != ""
+	f, _ := w.(*os.File)
+	journald := logging.IsJournalStream(f)
 	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		switch {
 		case journald && len(groups) == 0 && a.Key == slog.TimeKey:
@@ -276,7 +279,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	}}
 	if format == "auto" {
 		format = "text"
-		if f, ok := w.(*os.File); ok && logging.IsJournalStream(f) {
+		if journald {
 			format = "journal"
 		}
 	}
