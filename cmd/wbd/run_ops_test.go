@@ -43,7 +43,8 @@ func TestRunOperatorsView(t *testing.T) {
 		return in != nil && in.Ready && in.Revision == 1
 	})
 	browser.navigate(page)
-	browser.waitText(row, "ready", time.Minute)
+	// .ready: the text "ready" is in "not ready" too.
+	browser.waitText(row+" .state .ready", "ready", time.Minute)
 
 	// An edit: the page shows the apply in progress, then the instance
 	// ready at its new revision.
@@ -54,11 +55,12 @@ func TestRunOperatorsView(t *testing.T) {
 	if !strings.Contains(progress, "applying since") {
 		t.Errorf("in progress cell %q, want the step and since when", progress)
 	}
-	browser.waitText(row+" .state", "ready", 2*time.Minute)
+	browser.waitText(row+" .state .ready", "ready", 2*time.Minute)
 	if rev := browser.text(row + " .revision"); rev != "2" {
 		t.Errorf("revision shown after the edit: %q, want 2", rev)
 	}
-	browser.waitText("#events", "ok", time.Minute)
+	// The newest event's result: the table's header has "ok" in "Took".
+	browser.waitText("#events tbody tr:first-child td.state", "ok", time.Minute)
 
 	// An image that cannot be pulled: failed, before touching anything.
 	x.app = "wbd.local/app:" + uniqueName(t)
