@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/wbd-dev/wbd/events"
+	"github.com/wbd-dev/wbd/notify"
 	"github.com/wbd-dev/wbd/statuspage"
 )
 
@@ -25,15 +29,17 @@ import (
 // the real engine, one instance shared by every check: the status page in
 // a real browser turning from in progress to ready after an edit, then a
 // failed apply and a rolled back one shown as such; the metrics, parsed as
-// Prometheus parses them, and the events log, after the same story, agree.
+// Prometheus parses them, the events log and a webhook's messages, after
+// the same story, agree.
 func TestRunOperatorsView(t *testing.T) {
 	requireEngineForRun(t)
 	browser := newBrowser(t)
+	hook := newWebhook(t)
 	w := newDaemonWorld(t)
 	x := daemonInst{name: uniqueName(t), app: "wbd.local/app:1", port: freeHostPort(t)}
 	w.save(x)
 	addr := fmt.Sprintf("127.0.0.1:%d", freeHostPort(t))
-	d := startDaemon(t, w.file, "--metrics-addr", addr)
+	d := startDaemon(t, w.file, "--metrics-addr", addr, "--notify-url", hook.url+"/hooks/SECRET")
 	base := "http://" + addr
 	page := base + "/?refresh=1"
 	row := "#instance-" + x.name
@@ -130,6 +136,53 @@ func TestRunOperatorsView(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "rolled_back") || !strings.Contains(string(out), "daemon (pid") {
 		t.Errorf("wbd events: %v\n%s", err, out)
 	}
+
+	// The webhook heard of each change once, none of the passes between:
+	// created, the edit, the failed pull. The rollback is the fourth
+	// change within the hour, which the budget (3 an hour) holds back.
+	var said []string
+	for _, m := range hook.wait(t, 3) {
+		said = append(said, fmt.Sprintf("%s %d", m.State, m.Revision))
+	}
+	if want := []string{"ready 1", "ready 2", "failed 2"}; !slices.Equal(said, want) {
+		t.Errorf("notifications %q, want %q", said, want)
+	}
+}
+
+// webhook receives wbd run's notifications.
+type webhook struct {
+	url string
+	mu  sync.Mutex
+	got []notify.Message
+}
+
+func newWebhook(t *testing.T) *webhook {
+	h := &webhook{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m notify.Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || r.Method != http.MethodPost || r.URL.Path != "/hooks/SECRET" {
+			t.Errorf("a notification that is no JSON POST to the hook: %s %s: %v", r.Method, r.URL.Path, err)
+		}
+		h.mu.Lock()
+		h.got = append(h.got, m)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+	return h
+}
+
+// wait returns the messages once there are n, or fails.
+func (h *webhook) wait(t *testing.T, n int) []notify.Message {
+	t.Helper()
+	var got []notify.Message
+	waitUntil(t, time.Minute, fmt.Sprintf("%d notifications", n), func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		got = slices.Clone(h.got)
+		return len(got) >= n
+	})
+	return got
 }
 
 // waitPage polls /status.json until cond holds.
