@@ -144,7 +144,7 @@ func until(now time.Time, t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return "-"
 	}
-	if !t.After(now) {
+	if t.Sub(now).Round(time.Second) <= 0 {
 		return "now"
 	}
 	return "in " + since(*t, now)

@@ -104,6 +104,7 @@ func TestTimesReadAsAPersonReadsThem(t *testing.T) {
 		{until, at(18 * time.Second), "in 18s"},
 		{until, at(90 * time.Minute), "in 1h30m0s"},
 		{until, at(-time.Second), "now"}, // due: the daemon is at it
+		{until, at(400 * time.Millisecond), "now"},
 		{until, nil, "-"},
 		{func(now time.Time, t *time.Time) string { return ago(now, t) }, at(-42 * time.Second), "42s ago"},
 		{func(now time.Time, t *time.Time) string { return ago(now, t) }, nil, "-"},
