@@ -18,7 +18,7 @@ import (
 // instance reconciles one instance: plan against the engine, and when the
 // plan is not empty, apply it through the operation `wbd apply` uses, and
 // record what came of it.
-func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance) error {
+func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance, snaps *snapshots) error {
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -39,7 +39,16 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 	})
 	defer cancel()
 
-	plan, err := eng.Plan(op, res.Project)
+	snap, err := r.snapshot(op, snaps, HostKey(in.Host), eng)
+	var unreachable *UnreachableError
+	if errors.As(err, &unreachable) {
+		r.waitHost(in.Name, err)
+		return fmt.Errorf("%s: %w", in.Name, err)
+	}
+	if err != nil {
+		return r.failed(op, eng, in, sum, err)
+	}
+	plan, err := eng.PlanIn(op, snap, res.Project)
 	if err != nil {
 		return r.failed(op, eng, in, sum, err)
 	}

@@ -234,6 +234,7 @@ func (r *Reconciler) pass(ctx context.Context, names []string, prune bool) error
 		mu    sync.Mutex
 		errs  []error
 		start = time.Now()
+		snaps = newSnapshots()
 	)
 	r.mu.Lock()
 	prune = prune || r.prune
@@ -241,7 +242,7 @@ func (r *Reconciler) pass(ctx context.Context, names []string, prune bool) error
 	r.mu.Unlock()
 	if prune {
 		// First, so that a renamed instance's port and names are free.
-		if err := r.pruneAll(ctx, d); err != nil {
+		if err := r.pruneAll(ctx, d, snaps); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -256,7 +257,7 @@ func (r *Reconciler) pass(ctx context.Context, names []string, prune bool) error
 			break
 		}
 		g.Go(func() error {
-			if err := r.instance(ctx, d, in); err != nil {
+			if err := r.instance(ctx, d, in, snaps); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
