@@ -98,9 +98,6 @@ func (s *Snapshot) imageIDs(ctx context.Context, e *Engine, ref string) ([]strin
 	return ids, err
 }
 
-// Networks lists the engine's networks as the snapshot saw them.
-func (s *Snapshot) Networks() []network.Summary { return slices.Clone(s.networks) }
-
 // inventory is Engine.Inventory from the snapshot.
 func (s *Snapshot) inventory() []Project {
 	var cs []container.Summary

@@ -17,6 +17,7 @@ import (
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/subnets"
 )
 
 // fakeEngine is an engine in memory: projects are what was applied, as
@@ -54,6 +55,7 @@ type fakeEngine struct {
 	// down, as a remote host that drops packets; pings counts Ping.
 	slow  time.Duration
 	pings int
+	nets  []subnets.Network // networks beside the projects'
 }
 
 type fakeProject struct {
@@ -241,6 +243,23 @@ func (e *fakeEngine) Down(ctx context.Context, name string) error {
 	delete(e.projects, name)
 	e.downs = append(e.downs, name)
 	return nil
+}
+
+// Networks lists a network per project, without subnets unless the test
+// set some in nets, and those of nets.
+func (e *fakeEngine) Networks(ctx context.Context) ([]subnets.Network, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.wait(e.check()); err != nil {
+		return nil, err
+	}
+	out := slices.Clone(e.nets)
+	for name := range e.projects {
+		if !slices.ContainsFunc(out, func(n subnets.Network) bool { return n.Name == name }) {
+			out = append(out, subnets.Network{Name: name, Instance: name})
+		}
+	}
+	return out, nil
 }
 
 func (e *fakeEngine) Files(context.Context, string) (instdir.Files, error) { return instdir.Local, nil }

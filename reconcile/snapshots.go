@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/wbd-dev/wbd/lifecycle"
+	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/subnets"
 )
 
 // A pass reads each engine once: one list of containers and one of
@@ -74,4 +76,32 @@ func (r *Reconciler) snapshot(ctx context.Context, ss *snapshots, host string, e
 	}
 	en.snap, en.at = snap, time.Now()
 	return snap, nil
+}
+
+// networks tells subnets.Assign the networks of each instance's engine,
+// asking each engine once; an engine that does not answer is not known.
+func (r *Reconciler) networks() subnets.Lister {
+	var mu sync.Mutex
+	byHost := map[string][]subnets.Network{}
+	known := map[string]bool{}
+	return func(ctx context.Context, in *spec.Instance) ([]subnets.Network, bool) {
+		host := HostKey(in.Host)
+		mu.Lock()
+		defer mu.Unlock()
+		if ok, asked := known[host]; asked {
+			return byHost[host], ok
+		}
+		known[host] = false
+		eng, err := r.hosts.get(ctx, host)
+		if err != nil {
+			return nil, false
+		}
+		nets, err := eng.Networks(ctx)
+		if err != nil {
+			r.log.Warn("cannot list the networks of a host; its new instances' subnets are chosen from the records alone", keyHost, hostName(host), keyError, err)
+			return nil, false
+		}
+		byHost[host], known[host] = nets, true
+		return nets, true
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/wbd-dev/wbd/render"
 	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/subnets"
 )
 
 // Engine is what an operation needs of the instance's Docker endpoint;
@@ -263,6 +264,9 @@ func (o *op) prepare(ctx context.Context, yaml []byte) error {
 		return err
 	}
 	if err := instdir.Prepare(ctx, files, o.in); err != nil {
+		return err
+	}
+	if err := subnets.Keep(ctx, filepath.Dir(o.in.Dir), o.in, o.opts.By); err != nil {
 		return err
 	}
 	return instdir.WriteFileIn(filepath.Dir(o.in.Dir), o.in.Path(instdir.ComposeFile), yaml, 0o644)

@@ -188,7 +188,9 @@ func (g *globals) loadAndRender(ctx context.Context, names []string, all bool) (
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	results, err := renderInstances(ctx, cfg, ins)
+	list, done := engineNetworks()
+	defer done()
+	results, err := renderOn(ctx, cfg, ins, list)
 	if err != nil {
 		return nil, nil, nil, err
 	}
