@@ -9,9 +9,9 @@
 // rendered for an operation. It never changes while the record is there:
 // across applies, daemon restarts and `wbd down`, and it is never given to
 // another instance while the directory exists (wbd never removes one). A
-// subnet is chosen in file order, the first of the pool that no record
-// holds and that overlaps no network on the instance's engine that is not
-// the instance's own. An instance whose network exists already, made
+// subnet is chosen in file order: the first of the pool, counting from a
+// place of the root's own, that no record holds and that overlaps no
+// network on the instance's engine but the instance's own. An instance whose network exists already, made
 // before wbd chose subnets, keeps the subnet Docker gave it (recorded as
 // adopted): giving the network another would make compose recreate it,
 // stopping every container on it.
@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"net/netip"
 	"path/filepath"
@@ -174,7 +175,7 @@ func decide(pool spec.Networks, in *spec.Instance, rec Record, had bool, nets []
 		}
 		return known && overlapsOthers(p, nets, in.Name)
 	}
-	if p, ok := free(pool, taken); ok {
+	if p, ok := free(pool, offset(in), taken); ok {
 		return Record{Subnet: p}, true
 	}
 	return Record{}, false
@@ -201,13 +202,26 @@ func overlapsOthers(p netip.Prefix, nets []Network, name string) bool {
 	return false
 }
 
-// free is the first subnet of pool that taken does not refuse.
-func free(pool spec.Networks, taken func(netip.Prefix) bool) (netip.Prefix, bool) {
+// offset is where in the pool the search for in's subnet starts: a
+// place of its root's own, so that the instances of two roots on one
+// engine (two instances files, or tests side by side) do not reach for
+// the same subnet at the same moment, which Docker would refuse to the
+// second. The instances of one root still take the subnets in turn.
+func offset(in *spec.Instance) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(filepath.Dir(in.Dir)))
+	return h.Sum32()
+}
+
+// free is the first subnet of pool from the one at index start (modulo
+// its size) that taken does not refuse.
+func free(pool spec.Networks, start uint32, taken func(netip.Prefix) bool) (netip.Prefix, bool) {
 	base := pool.Pool.Addr().As4()
-	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	first := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
 	step := uint32(1) << (32 - pool.Size)
-	for i := range uint32(pool.Subnets()) {
-		a := start + i*step
+	n := uint32(pool.Subnets())
+	for i := range n {
+		a := first + (start+i)%n*step
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), pool.Size)
 		if !taken(p) {
 			return p, true

@@ -45,6 +45,14 @@ func subnetsOf(cfg *spec.Config) map[string]string {
 
 var record = Options{Record: true, Who: "test"}
 
+// nth is the subnet i places after where root's search starts.
+func nth(root string, pool spec.Networks, i int) string {
+	start := offset(&spec.Instance{Dir: filepath.Join(root, "x")})
+	n := 0
+	p, _ := free(pool, start, func(netip.Prefix) bool { n++; return n <= i })
+	return p.String()
+}
+
 func TestAssignInFileOrderAndKeeps(t *testing.T) {
 	root := t.TempDir()
 	eng := &engine{nets: []Network{{Name: "bridge", Subnets: []netip.Prefix{netip.MustParsePrefix("172.17.0.0/16")}}}}
@@ -52,7 +60,8 @@ func TestAssignInFileOrderAndKeeps(t *testing.T) {
 	if err := Assign(t.Context(), cfg, cfg.Instances, eng.list, record); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"a": "10.213.0.0/26", "b": "10.213.0.64/26", "c": "10.213.0.128/26"}
+	at := func(i int) string { return nth(root, spec.DefaultNetworks, i) }
+	want := map[string]string{"a": at(0), "b": at(1), "c": at(2)}
 	if got := subnetsOf(cfg); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("subnets %v, want %v", got, want)
 	}
@@ -62,7 +71,7 @@ func TestAssignInFileOrderAndKeeps(t *testing.T) {
 		if err := Assign(t.Context(), again, again.Instances, eng.list, record); err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"a": "10.213.0.0/26", "b": "10.213.0.64/26", "c": "10.213.0.128/26", "new": "10.213.0.192/26"}
+		want := map[string]string{"a": at(0), "b": at(1), "c": at(2), "new": at(3)}
 		if got := subnetsOf(again); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("subnets %v, want %v", got, want)
 		}
@@ -73,8 +82,8 @@ func TestAssignInFileOrderAndKeeps(t *testing.T) {
 		if err := Assign(t.Context(), later, later.Instances, eng.list, record); err != nil {
 			t.Fatal(err)
 		}
-		if got := subnetsOf(later)["d"]; got != "10.213.1.0/26" {
-			t.Fatalf("d got %s, want the first subnet no record holds, 10.213.1.0/26 (b's 10.213.0.64/26 stays b's)", got)
+		if got := subnetsOf(later)["d"]; got != at(4) {
+			t.Fatalf("d got %s, want the first subnet no record holds, %s (b's %s stays b's)", got, at(4), at(1))
 		}
 	})
 	t.Run("a changed pool leaves recorded subnets alone", func(t *testing.T) {
@@ -83,7 +92,7 @@ func TestAssignInFileOrderAndKeeps(t *testing.T) {
 		if err := Assign(t.Context(), later, later.Instances, eng.list, record); err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"a": "10.213.0.0/26", "e": "192.168.128.0/24"}
+		want := map[string]string{"a": at(0), "e": nth(root, other, 0)}
 		if got := subnetsOf(later); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("subnets %v, want %v", got, want)
 		}
@@ -93,7 +102,7 @@ func TestAssignInFileOrderAndKeeps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.TrimSpace(string(data)); got != "{\n  \"subnet\": \"10.213.0.0/26\"\n}" {
+		if got := strings.TrimSpace(string(data)); got != "{\n  \"subnet\": \""+at(0)+"\"\n}" {
 			t.Errorf("record %q", got)
 		}
 	})
@@ -101,35 +110,39 @@ func TestAssignInFileOrderAndKeeps(t *testing.T) {
 
 func TestAssignAvoidsNetworksItDoesNotOwn(t *testing.T) {
 	root := t.TempDir()
+	at := func(i int) string { return nth(root, spec.DefaultNetworks, i) }
+	prefix := func(i int) netip.Prefix { return netip.MustParsePrefix(at(i)) }
+	two, _ := prefix(0).Addr().Prev().Prefix(25) // a /25 of someone else's, ending where a's search starts
 	eng := &engine{nets: []Network{
-		{Name: "someone-elses", Subnets: []netip.Prefix{netip.MustParsePrefix("10.213.0.0/25")}},
-		{Name: "x", Instance: "other-root-x", Subnets: []netip.Prefix{netip.MustParsePrefix("10.213.0.128/26")}},
+		{Name: "someone-elses", Subnets: []netip.Prefix{two, prefix(0)}},
+		{Name: "x", Instance: "other-root-x", Subnets: []netip.Prefix{prefix(1)}},
 	}}
 	cfg := config(t, root, spec.DefaultNetworks, "a")
 	if err := Assign(t.Context(), cfg, cfg.Instances, eng.list, record); err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.Instances[0].Subnet; got != "10.213.0.192/26" {
-		t.Fatalf("a got %s, want 10.213.0.192/26, past the networks of others", got)
+	if got := cfg.Instances[0].Subnet; got != at(2) {
+		t.Fatalf("a got %s, want %s, past the networks of others", got, at(2))
 	}
 
 	t.Run("a record that came to overlap is moved while its network is absent", func(t *testing.T) {
-		eng.nets = append(eng.nets, Network{Name: "late", Subnets: []netip.Prefix{netip.MustParsePrefix("10.213.0.192/26")}})
+		eng.nets = append(eng.nets, Network{Name: "late", Subnets: []netip.Prefix{prefix(2)}})
 		if err := Assign(t.Context(), cfg, cfg.Instances, eng.list, record); err != nil {
 			t.Fatal(err)
 		}
-		if got := cfg.Instances[0].Subnet; got != "10.213.1.0/26" {
-			t.Fatalf("a got %s, want 10.213.1.0/26", got)
+		if got := cfg.Instances[0].Subnet; got != at(3) {
+			t.Fatalf("a got %s, want %s", got, at(3))
 		}
 	})
 	t.Run("and never once its network exists", func(t *testing.T) {
-		eng.nets = append(eng.nets, Network{Name: "a", Instance: "a", Subnets: []netip.Prefix{netip.MustParsePrefix("10.213.1.0/26")}},
-			Network{Name: "later-still", Subnets: []netip.Prefix{netip.MustParsePrefix("10.213.1.0/24")}})
+		wide, _ := prefix(3).Addr().Prefix(24)
+		eng.nets = append(eng.nets, Network{Name: "a", Instance: "a", Subnets: []netip.Prefix{prefix(3)}},
+			Network{Name: "later-still", Subnets: []netip.Prefix{wide}})
 		if err := Assign(t.Context(), cfg, cfg.Instances, eng.list, record); err != nil {
 			t.Fatal(err)
 		}
-		if got := cfg.Instances[0].Subnet; got != "10.213.1.0/26" {
-			t.Fatalf("a got %s under its running network, want 10.213.1.0/26", got)
+		if got := cfg.Instances[0].Subnet; got != at(3) {
+			t.Fatalf("a got %s under its running network, want %s", got, at(3))
 		}
 	})
 }
@@ -142,7 +155,8 @@ func TestAssignAdoptsAnExistingNetwork(t *testing.T) {
 	if err := Assign(t.Context(), cfg, cfg.Instances, eng.list, record); err != nil {
 		t.Fatal(err)
 	}
-	if got := subnetsOf(cfg); got["old"] != "" || got["new"] != "10.213.0.0/26" {
+	at := func(i int) string { return nth(root, spec.DefaultNetworks, i) }
+	if got := subnetsOf(cfg); got["old"] != "" || got["new"] != at(0) {
 		t.Fatalf("subnets %v: want old left to Docker (its network exists) and new from the pool", got)
 	}
 	recs, err := records(root)
@@ -153,13 +167,12 @@ func TestAssignAdoptsAnExistingNetwork(t *testing.T) {
 		t.Errorf("old's record %+v, want Docker's subnet, adopted", got)
 	}
 	t.Run("once its network is gone it gets one of the pool", func(t *testing.T) {
-		eng.nets = nil // the engine answers, and holds nothing
-		eng.nets = []Network{}
+		eng.nets = []Network{} // the engine answers, and holds nothing
 		if err := Assign(t.Context(), cfg, cfg.Instances, eng.list, record); err != nil {
 			t.Fatal(err)
 		}
-		if got := subnetsOf(cfg)["old"]; got != "10.213.0.64/26" {
-			t.Fatalf("old got %q, want 10.213.0.64/26", got)
+		if got := subnetsOf(cfg)["old"]; got != at(1) {
+			t.Fatalf("old got %q, want %s", got, at(1))
 		}
 	})
 }
@@ -177,7 +190,8 @@ func TestAssignWithoutTheEngine(t *testing.T) {
 	if err := Assign(t.Context(), cfg, cfg.Instances, down.list, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := subnetsOf(cfg); got["applied"] != "" || got["new"] != "10.213.0.0/26" {
+	at := func(i int) string { return nth(root, spec.DefaultNetworks, i) }
+	if got := subnetsOf(cfg); got["applied"] != "" || got["new"] != at(0) {
 		t.Fatalf("subnets %v: want the applied instance left as it was (it may have a network) and the new one from the pool", got)
 	}
 	if _, err := os.Stat(filepath.Join(root, "new", File)); !errors.Is(err, os.ErrNotExist) {
@@ -193,12 +207,12 @@ func TestAssignWithoutTheEngine(t *testing.T) {
 		if err := Assign(t.Context(), cfg, cfg.Instances[1:], down.list, Options{}); err != nil {
 			t.Fatal(err)
 		}
-		if in.Subnet != "10.213.0.0/26" || down.asked != 0 {
+		if in.Subnet != at(0) || down.asked != 0 {
 			t.Errorf("subnet %q after asking the engine %d times, want the record's without asking", in.Subnet, down.asked)
 		}
 	})
 	t.Run("Keep refuses a subnet another instance took", func(t *testing.T) {
-		other := &spec.Instance{Name: "other", Dir: filepath.Join(root, "other"), Subnet: "10.213.0.0/26"}
+		other := &spec.Instance{Name: "other", Dir: filepath.Join(root, "other"), Subnet: at(0)}
 		err := Keep(t.Context(), root, other, "test")
 		if err == nil || !strings.Contains(err.Error(), "which new has since taken: render it again") {
 			t.Fatalf("Keep: %v", err)
