@@ -64,7 +64,8 @@ func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error)
 
 // PlanIn is Plan against the engine as snap saw it: an instance whose
 // containers all hold their names costs no request but the inspect of
-// each image not yet asked in snap. A remote host's env files are read
+// each image not yet asked in snap (Plan lists the instance's containers
+// and networks, and inspects each image). A remote host's env files are read
 // once and kept until an Apply reads them again: planning an instance
 // with secret_env does not start a helper container each time.
 func (e *Engine) PlanIn(ctx context.Context, snap *Snapshot, project *types.Project) (Plan, error) {
@@ -86,8 +87,10 @@ func (e *Engine) plan(ctx context.Context, snap *Snapshot, project *types.Projec
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)
 	}
+	// When each of the project's names is held by the instance's own
+	// container, nothing can be in the way: no lookup of the names.
 	var legacy []Container
-	if snap == nil || !ownsNames(p, in) {
+	if !ownsNames(p, in) {
 		legacy, err = e.inTheWay(ctx, p)
 		if err != nil {
 			return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)

@@ -64,6 +64,7 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 		By:          r.cfg.Holder,
 		Apply:       lifecycle.ApplyOptions{WaitTimeout: r.cfg.WaitTimeout, Steady: r.cfg.Steady},
 		RetryFailed: retry,
+		Planned:     &plan,
 		Logger:      r.log,
 	})
 	return r.record(op, eng, in, sum, out, err)
