@@ -138,6 +138,11 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, o
 		}
 		only := opts
 		only.OnlyUnchanged = true
+		if snap, err := es.snapshot(ctx, in.Host, eng); err == nil {
+			if plan, err := eng.PlanIn(ctx, snap, results[in.Name].Project); err == nil {
+				only.Planned = &plan
+			}
+		}
 		out, err := rollout.Apply(ctx, eng, in, results[in.Name], only)
 		if err == nil && out.Result == rollout.Deferred {
 			return "", nil, true, nil
