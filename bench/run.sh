@@ -217,7 +217,7 @@ largest=""
 for n in $sizes; do
 	if [ -n "$largest" ]; then
 		say "taking down the ${#names[@]} instances of the last size"
-		"$wbd" -f "$file" down --keep-going --parallel 4 @all >/dev/null 2>&1 || true
+		"$wbd" -f "$file" down --keep-going --parallel 4 "${names[@]}" >/dev/null 2>&1 || true
 	fi
 	fresh "$n"
 	first_app=wbd.local/app:1
