@@ -80,17 +80,11 @@ type Options struct {
 // is an error naming it and the instances left without a subnet.
 func Assign(ctx context.Context, cfg *spec.Config, ins []*spec.Instance, list Lister, opts Options) error {
 	root := cfg.Root
-	if opts.Record {
-		unlock, err := lock(ctx, root, opts.Who)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	recs, err := records(root)
+	recs, unlock, err := read(ctx, root, opts.Who, opts.Record)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	var full []string
 	// Every instance of the file is given its subnet in file order, so
 	// that rendering some of them chooses what rendering all would; only
@@ -230,6 +224,22 @@ func free(pool spec.Networks, start uint32, taken func(netip.Prefix) bool) (neti
 	return netip.Prefix{}, false
 }
 
+// read reads the records under root, holding the root's subnet lock
+// until unlock when locked (to write what it decides).
+func read(ctx context.Context, root, who string, locked bool) (recs map[string]Record, unlock func(), err error) {
+	unlock = func() {}
+	if locked {
+		if unlock, err = lock(ctx, root, who); err != nil {
+			return nil, nil, err
+		}
+	}
+	if recs, err = records(root); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return recs, unlock, nil
+}
+
 // records reads the record of every instance directory under root, in
 // the file or not: a subnet stays its instance's while the directory does.
 func records(root string) (map[string]Record, error) {
@@ -313,15 +323,11 @@ func Keep(ctx context.Context, root string, in *spec.Instance, who string) error
 	if err != nil {
 		return fmt.Errorf("subnets: %s: %w", in.Name, err)
 	}
-	unlock, err := lock(ctx, root, who)
+	recs, unlock, err := read(ctx, root, who, true)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	recs, err := records(root)
-	if err != nil {
-		return err
-	}
 	if rec, ok := recs[in.Name]; ok {
 		if rec.Subnet != want || rec.Adopted {
 			return fmt.Errorf("subnets: %s was rendered with subnet %s, but %s records %s: render it again", in.Name, want, in.Path(File), rec.Subnet)
