@@ -47,6 +47,9 @@ func TestManyInstancesPastDockersPools(t *testing.T) {
 	requireEngineForRun(t)
 	const image = "wbd.local/admin:1" // a static server of 8 MB, no healthcheck
 	if err := exec.Command("docker", "image", "inspect", image).Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s missing: scripts/build-images.sh builds it", image)
+		}
 		t.Skipf("%s missing: run scripts/build-images.sh", image)
 	}
 	e2 := startEngine(t, &secondEngine{dockerPools: true}, []string{image})
