@@ -250,7 +250,7 @@ rename_figure() {
 	starts=()
 	for ((i = 0; i < 2 * runs + 1; i++)); do
 		starts+=("$(seconds docker run -d --rm --name "$prefix-start-$i" --network "$first" wbd.local/app:1)")
-		docker rm -f "$prefix-start-$i" >/dev/null 2>&1
+		docker rm -f "$prefix-start-$i" >/dev/null 2>&1 || true
 	done
 	say "docker run -d of the app image: ${starts[*]} s"
 	s=$(median "${starts[@]}")
