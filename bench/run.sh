@@ -1,38 +1,62 @@
 #!/usr/bin/env bash
-# bench/run.sh: how long wbd's operations take on the local engine, and the
-# docker compose CLI on the same rendered files, side by side.
+# bench/run.sh: how wbd's operations cost as the number of instances on one
+# engine grows, side by side with the docker compose CLI on the very files
+# wbd renders, and the daemon's pass and rollout.
 #
-#   bench/run.sh [-r RUNS] [-n "1 10 30"] [-p PARALLEL]
+#   bench/run.sh [-r RUNS] [-n SIZES] [-p PARALLEL] [-e]
 #
-#   -r RUNS      timed runs per figure; the median is reported (default 3)
-#   -n SIZES     instance counts for the no-op apply (default "1 10 30")
-#   -p PARALLEL  --parallel of the initial apply that creates the instances
-#                (default 4; the timed no-op applies use wbd's default, 1)
+#   -r RUNS      timed runs per figure; the median is reported (default 3;
+#                the rename figure takes 2*RUNS+1 runs)
+#   -n SIZES     instance counts (default "1 10 30 100")
+#   -p PARALLEL  --parallel of the apply that creates the instances (default 4)
+#   -e           run on a dockerd of the script's own (own data root, exec
+#                root and network namespace, Docker's default address pools,
+#                so more than 31 instances prove wbd's subnets): needs root.
+#                Without it, the local engine (DOCKER_HOST), whose other
+#                users' load shows in every figure
 #
-# Needs the engine and the stand-in images (scripts/ensure-engine.sh,
-# scripts/build-images.sh); the compose columns need the docker compose
-# plugin (scripts/compose-plugin.sh) and are "-" without it. Instances are
-# named bench-<random>-NN, admin off, REFAPP_COMPUTE_DELAY=50ms, ports from
-# a free range; everything the run creates (containers, networks, the image
-# tag, the instance directories) is removed on exit. Figures go to stdout
-# as markdown rows, progress to stderr. Figures are not assertions.
+# For each size N, fresh instances named bench-<random>-N-NN (postgres,
+# redis and the app; admin off; REFAPP_COMPUTE_DELAY=50ms; ports from a free
+# range) are created from nothing with `wbd apply --all --keep-going
+# --parallel PARALLEL`, then, once every container has run past apply's
+# steady window, these are timed:
 #
-# Each instance is a network: with the daemon's default address pools an
-# engine has 31 bridge networks in all, so a size is capped to what is left
-# minus 3 pools kept free for whoever else uses the engine
-# (WBD_BENCH_HEADROOM=0 on an engine nobody else uses: 30 instances fit).
+#   no-op apply   `wbd apply --all` against the compose CLI loop: `wbd render
+#                 --all -o DIR`, then per instance `docker compose -f
+#                 DIR/NAME/compose.yaml -p NAME up -d --remove-orphans --wait`
+#                 (what apply is), one after the other (N <= 30 only: the
+#                 loop costs a second an instance)
+#   daemon pass   `wbd run --resync 2s`: the `pass done took=` of 10 passes,
+#                 and the CPU time of wbd and of the engine's dockerd
+#                 (/proc/PID/stat) per pass, less the dockerd CPU of as long
+#                 a window without the daemon (healthchecks); -e only, since
+#                 the machine's dockerd is not the script's to watch
+#   rename        at the largest size up to 30, the first instance's images.app flips
+#                 between two tags of one image in a file renamed over
+#                 instances.yaml, as editors save, under `wbd run`: the time
+#                 until the new app container runs, against the container's
+#                 own start (`docker run -d` of the image on the instance's
+#                 network, what no orchestration can go under)
+#
+# The instances of a size are taken down before the next is created. A
+# line of progress per step goes to stderr; the table to stdout, a row as
+# each figure is known, each wbd figure with its peer, their ratio and the
+# goal. Figures are not assertions. On exit everything the run created is
+# removed: instances, directories, the image tag, the engine of -e.
 set -euo pipefail
 shopt -s inherit_errexit
 
 runs=3
-sizes="1 10 30"
+sizes="1 10 30 100"
 parallel=4
-while getopts "r:n:p:" opt; do
+own=false
+while getopts "r:n:p:e" opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
 	n) sizes=$OPTARG ;;
 	p) parallel=$OPTARG ;;
-	*) sed -n '2,19p' "$0" >&2; exit 2 ;;
+	e) own=true ;;
+	*) sed -n '2,47p' "$0" >&2; exit 2 ;;
 	esac
 done
 
@@ -40,12 +64,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
+images=(wbd.local/app:1 wbd.local/postgres:15 wbd.local/redis:7)
 docker info >/dev/null 2>&1 || die "no docker engine answers: run scripts/ensure-engine.sh"
-for img in wbd.local/app:1 wbd.local/postgres:15 wbd.local/redis:7; do
+for img in "${images[@]}"; do
 	docker image inspect "$img" >/dev/null 2>&1 || die "$img missing: run scripts/build-images.sh"
 done
-have_compose=false
-docker compose version >/dev/null 2>&1 && have_compose=true
 
 work=$(mktemp -d /tmp/wbd-bench.XXXXXX)
 prefix="bench-$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -55,20 +78,25 @@ file="$work/instances.yaml"
 root="$work/srv"
 rendered="$work/rendered"
 declare -a names=() ports=() declared=()
+engine_pid=""
+daemon_pid=""
 
 cleanup() {
 	set +e
-	if [ -x "$wbd" ] && [ ${#declared[@]} -gt 0 ]; then
+	if [ -n "$daemon_pid" ]; then kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null; fi
+	# The bench's own engine goes with its containers; the machine's keeps
+	# nothing of the bench.
+	if ! $own && [ -x "$wbd" ] && [ ${#declared[@]} -gt 0 ]; then
 		say "taking down ${#declared[@]} instances"
+		write_file "${declared[@]}"
 		"$wbd" -f "$file" down --keep-going --parallel 4 "${declared[@]}" >/dev/null 2>&1
 	fi
-	for n in "${declared[@]}"; do
-		for c in "$n" "$n-redis" "$n-postgres"; do
-			docker rm -f "$c" >/dev/null 2>&1
-		done
-		docker network rm "$n" >/dev/null 2>&1
-	done
 	docker rmi "$tag" >/dev/null 2>&1
+	if [ -n "$engine_pid" ]; then
+		say "stopping the bench's dockerd"
+		kill "$engine_pid" 2>/dev/null
+		for _ in $(seq 1 60); do kill -0 "$engine_pid" 2>/dev/null || break; sleep 1; done
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -76,95 +104,78 @@ trap 'exit 130' INT TERM
 
 say "building wbd"
 (cd "$repo" && go build -o "$wbd" ./cmd/wbd)
-docker tag wbd.local/app:1 "$tag"
 
-# room: how many more instance networks the engine can make while leaving
-# $headroom address pools to others. With the daemon's default pools (no
-# default-address-pools in daemon.json) there are 31 bridge networks in all:
-# 172.17-31.0.0/16 and 192.168.0.0/16 in /20s. Otherwise: no limit known.
-headroom=${WBD_BENCH_HEADROOM:-3}
-room() {
-	if grep -qs default-address-pools /etc/docker/daemon.json; then
-		echo 100000
-		return
-	fi
-	local used
-	used=$(docker network ls --filter driver=bridge -q | wc -l)
-	echo $((31 - used - headroom))
-}
+if $own; then
+	[ "$(id -u)" = 0 ] || die "-e starts a dockerd: run as root"
+	sock="$work/docker.sock"
+	say "starting a dockerd of the bench's own at unix://$sock (Docker's default address pools)"
+	unshare -n -m sh -c "ip link set lo up && exec dockerd --data-root $work/docker --exec-root $work/exec \
+		--pidfile $work/docker.pid -H unix://$sock --containerd-namespace $prefix --containerd-plugins-namespace $prefix-p" \
+		>"$work/dockerd.log" 2>&1 &
+	engine_pid=$!
+	for _ in $(seq 1 60); do docker -H "unix://$sock" version >/dev/null 2>&1 && break; sleep 1; done
+	docker -H "unix://$sock" version >/dev/null 2>&1 || die "the bench's dockerd did not answer: $work/dockerd.log"
+	say "loading the stand-in images into it"
+	docker save "${images[@]}" | docker -H "unix://$sock" load -q >/dev/null
+	export DOCKER_HOST="unix://$sock"
+fi
+docker tag wbd.local/app:1 "$tag"
 
 # port_free PORT: nothing listens on PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# grow N: declare instances up to N (ports in 24000-31999, below the
-# ephemeral range, skipping ports in use).
-next_port=$((24000 + RANDOM % 4000))
-grow() {
-	while [ ${#names[@]} -lt "$1" ]; do
+# fresh N: names and ports of N new instances of size N (ports in
+# 24000-31999, below the ephemeral range, skipping ports in use).
+next_port=$((24000 + RANDOM % 3000))
+fresh() {
+	names=() ports=()
+	local i
+	for ((i = 1; i <= $1; i++)); do
 		while ! port_free "$next_port"; do next_port=$((next_port + 1)); done
-		names+=("$(printf '%s-%02d' "$prefix" $((${#declared[@]} + 1)))")
+		names+=("$(printf '%s-%d-%02d' "$prefix" "$1" "$i")")
 		declared+=("${names[-1]}")
 		ports+=("$next_port")
 		next_port=$((next_port + 1))
 	done
 }
 
-# write_file [APP_IMAGE_OF_FIRST]: instances.yaml for the declared instances.
+# write_file [NAME...]: instances.yaml for names (all declared ones when
+# given, for the cleanup's down); $first_app is the first one's app image.
+first_app=wbd.local/app:1
 write_file() {
-	local first_app=${1:-wbd.local/app:1}
+	local list=("${names[@]}") i
+	[ $# -eq 0 ] || list=("$@")
 	{
 		printf 'version: 1\nroot: %s\ndefaults:\n  env: {REFAPP_COMPUTE_DELAY: 50ms}\ninstances:\n' "$root"
-		for i in "${!names[@]}"; do
-			local app=wbd.local/app:1
+		for i in "${!list[@]}"; do
+			local app=wbd.local/app:1 port=$((40000 + i))
 			[ "$i" -eq 0 ] && app=$first_app
+			[ $# -eq 0 ] && port=${ports[$i]}
 			printf '  %s:\n    port: %s\n    images: {app: %s, postgres: wbd.local/postgres:15, redis: wbd.local/redis:7}\n' \
-				"${names[$i]}" "${ports[$i]}" "$app"
+				"${list[$i]}" "$port" "$app"
 		done
-	} >"$file"
+	} >"$work/.instances.yaml.tmp"
+	mv "$work/.instances.yaml.tmp" "$file" # as editors save
 }
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.3f\n", b - a}'; }
 
 # seconds CMD...: run CMD quietly, print its wall time in seconds.
 seconds() {
-	local t0 t1 out
-	t0=$(date +%s.%N)
+	local t0 out
+	t0=$(now)
 	if ! out=$("$@" 2>&1); then
 		printf '%s\n' "$out" | grep -v '^Container \|^Network ' | tail -20 >&2
 		say "failed: $*"
 		return 1
 	fi
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f\n", b - a}'
+	since "$t0"
 }
 
-# keep_running: forget the declared instances whose app does not run (they
-# could not be created); cleanup still takes every declared one down.
-keep_running() {
-	local kn=() kp=() i
-	for i in "${!names[@]}"; do
-		if [ "$(docker inspect -f '{{.State.Running}}' "${names[$i]}" 2>/dev/null)" = true ]; then
-			kn+=("${names[$i]}")
-			kp+=("${ports[$i]}")
-		fi
-	done
-	names=("${kn[@]}")
-	ports=("${kp[@]}")
-}
-
-# settle: wait until the newest instances have run for a minute. Until then
-# an apply waits a second to see redis (no healthcheck) stay up, which is
-# not what an operator's no-op apply on long-running instances costs.
-settle() {
-	local left
-	left=$((created_at + 62 - $(date +%s)))
-	if [ "$left" -gt 0 ]; then
-		say "waiting ${left}s for the new instances to have run a minute"
-		sleep "$left"
-	fi
-}
-
-# median of its arguments, two decimals.
+# median of its arguments.
 median() {
-	printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.2f", m}'
+	printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.3f", m}'
 }
 
 # timed LABEL CMD...: median of $runs runs of CMD.
@@ -176,8 +187,27 @@ timed() {
 	median "${ts[@]}"
 }
 
-# compose_up NAME...: the compose CLI's `up -d --wait` on each rendered file,
-# one after the other, as wbd apply goes (apply is `up -d --remove-orphans --wait`).
+# keep_running: forget the instances of this size whose app does not run
+# healthy; the cleanup still takes every declared one down.
+keep_running() {
+	local kn=() kp=() i
+	for i in "${!names[@]}"; do
+		if [ "$(docker inspect -f '{{.State.Health.Status}}' "${names[$i]}" 2>/dev/null)" = healthy ]; then
+			kn+=("${names[$i]}")
+			kp+=("${ports[$i]}")
+		fi
+	done
+	names=("${kn[@]}")
+	ports=("${kp[@]}")
+}
+
+# ratio A B: A/B, or "-".
+ratio() {
+	case "$1$2" in *-*) echo - ;; *) awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f\n", a / b; else print "-"}' ;; esac
+}
+
+# compose_up NAME...: the compose CLI's `up -d --remove-orphans --wait` on
+# each rendered file, one after the other, as apply is.
 compose_up() {
 	local n
 	for n in "$@"; do
@@ -185,94 +215,132 @@ compose_up() {
 	done
 }
 
-# compose_restart NAME: stop (compose stops dependents first: app, redis,
-# postgres) then start and wait, as wbd restart does.
-compose_restart() {
-	docker compose -f "$rendered/$1/compose.yaml" -p "$1" stop &&
-		docker compose -f "$rendered/$1/compose.yaml" -p "$1" up -d --wait
-}
-
 ids() { docker ps -aq --no-trunc --filter "label=io.wbd.instance=$1" | sort | tr '\n' ' '; }
 
-render_all() { rm -rf "$rendered" && "$wbd" -f "$file" render --all -o "$rendered" >/dev/null; }
+# cpu PID: user+system CPU time of PID in seconds.
+cpu() { awk '{sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / 100}' "/proc/$1/stat"; }
 
-row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
-
-echo "| operation | wbd (s) | docker compose CLI (s) |"
-echo "|---|---:|---:|"
-
-for n in $sizes; do
-	if [ $((n - ${#names[@]})) -gt "$(room)" ]; then
-		n=$((${#names[@]} + $(room)))
-		capped="the engine's default address pools leave room for $n instance networks, keeping $headroom free for others"
-		say "capping at $n instances: $capped"
-	fi
-	grow "$n"
-	write_file
-	say "creating ${#names[@]} instances (apply --all --keep-going --parallel $parallel)"
-	label="$n instance(s)"
-	[ -z "${capped:-}" ] || label="$n instances ($capped)"
-	create=0
-	if create=$(seconds "$wbd" -f "$file" apply --all --keep-going --parallel "$parallel"); then
-		say "created in $create s"
-	else
-		keep_running
+# rename_figure: the rename-to-running row, for the instances of this size.
+rename_figure() {
+	local first=${names[0]} ts=() starts=() i w s old applied t0
+	say "rename to running: ${first}'s app image flips under wbd run, $((2 * runs + 1)) times"
+	"$wbd" run -f "$file" --log-level info >"$work/run.log" 2>&1 &
+	daemon_pid=$!
+	sleep 3
+	ts=()
+	for ((i = 0; i < 2 * runs + 1; i++)); do
+		old=$(docker inspect -f '{{.Id}}' "$first")
+		applied=$(grep -c "msg=applied instance=$first " "$work/run.log" || true)
+		if [ "$first_app" = "$tag" ]; then first_app=wbd.local/app:1; else first_app=$tag; fi
+		t0=$(now)
 		write_file
-		label="${#names[@]} instances ($n asked; only ${#names[@]} could be created, see the log)"
-		say "only ${#names[@]} of $n instances could be created: measuring those"
-		sizes_done=true
+		for _ in $(seq 1 3000); do
+			set -- $(docker inspect -f '{{.Id}} {{.State.Status}}' "$first" 2>/dev/null || true)
+			[ -n "${1:-}" ] && [ "$1" != "$old" ] && [ "${2:-}" = running ] && break
+			sleep 0.02
+		done
+		ts+=("$(since "$t0")")
+		# the rollout's wait for health and steady window, before the next
+		for _ in $(seq 1 600); do [ "$(grep -c "msg=applied instance=$first " "$work/run.log" || true)" -gt "$applied" ] && break; sleep 0.1; done
+		sleep 4
+	done
+	kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+	say "rename to running: ${ts[*]} s"
+	w=$(median "${ts[@]}")
+	starts=()
+	for ((i = 0; i < 2 * runs + 1; i++)); do
+		starts+=("$(seconds docker run -d --rm --name "$prefix-start-$i" --network "$first" wbd.local/app:1)")
+		docker rm -f "$prefix-start-$i" >/dev/null 2>&1 || true
+	done
+	say "docker run -d of the app image: ${starts[*]} s"
+	s=$(median "${starts[@]}")
+	row "rename of instances.yaml to the new app container running, 1 instance of ${#names[@]} (peer: the container's own start, \`docker run -d\`)" "$w s" "$s s" "$(ratio "$w" "$s")" "<= peer + 0.6 s (here $(awk -v a="$w" -v b="$s" 'BEGIN {printf "+%.2f s", a - b}'))"
+}
+
+have_compose=false
+docker compose version >/dev/null 2>&1 && have_compose=true
+$have_compose || say "no docker compose plugin (scripts/compose-plugin.sh): the compose column is -"
+
+row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
+echo "| figure | wbd | peer | wbd / peer | goal |"
+echo "|---|---:|---:|---:|---|"
+
+# rename_at: the size whose instances the rename is measured among, the
+# largest up to 30 (100 instances load 2 cores with their healthchecks).
+rename_at=""
+for n in $sizes; do
+	if [ "$n" -le 30 ] || [ -z "$rename_at" ]; then rename_at=$n; fi
+done
+prev_n="" prev_create="" prev_noop=""
+largest=""
+for n in $sizes; do
+	if [ -n "$largest" ]; then
+		say "taking down the ${#names[@]} instances of the last size"
+		"$wbd" -f "$file" down --keep-going --parallel 4 "${names[@]}" >/dev/null 2>&1 || true
 	fi
-	created_at=$(date +%s)
-	settle
-	w=$(timed "no-op apply --all, ${#names[@]} instances" "$wbd" -f "$file" apply --all)
+	fresh "$n"
+	first_app=wbd.local/app:1
+	write_file
+	created_from=$(now)
+	say "creating $n instances from nothing (apply --all --keep-going --parallel $parallel)"
+	asked=$n
+	if ! create=$(seconds "$wbd" -f "$file" apply --all --keep-going --parallel "$parallel"); then
+		create=$(since "$created_from")
+		keep_running
+		say "only ${#names[@]} of $n instances were created (see above): measuring those"
+		n=${#names[@]}
+		write_file
+	fi
+	grows=""
+	[ -z "$prev_n" ] || grows="$(awk -v a="$create" -v b="$prev_create" -v n="$n" -v m="$prev_n" 'BEGIN {printf "x%.2f for x%.1f instances", a / b, n / m}')"
+	made="$n instances"
+	[ "$n" = "$asked" ] || made="$n of $asked instances (the others' apps unhealthy within apply's timeout)"
+	row "create $made from nothing (\`apply --all --parallel $parallel\`)" "$create s ($(awk -v a="$create" -v n="$n" 'BEGIN {printf "%.2f", a / n}') s each${grows:+; $grows})" - - -
+	say "waiting for every container to run past apply's steady window (3 s) and for the engine's own healthchecks to have run"
+	sleep 5
+	for _ in $(seq 1 120); do docker ps --filter "label=io.wbd.managed=true" --format '{{.Status}}' | grep -q 'health: starting' || break; sleep 1; done
+
+	w=$(timed "no-op apply --all, $n instances" "$wbd" -f "$file" apply --all)
 	c=-
-	if $have_compose; then
-		render_all
+	if $have_compose && [ "$n" -le 30 ]; then
+		rm -rf "$rendered" && "$wbd" -f "$file" render --all -o "$rendered" >/dev/null
 		before=$(for x in "${names[@]}"; do ids "$x"; done)
-		c=$(timed "compose up -d --wait x${#names[@]}" compose_up "${names[@]}")
-		after=$(for x in "${names[@]}"; do ids "$x"; done)
-		[ "$before" = "$after" ] || say "WARNING: docker compose up recreated containers wbd had created"
+		c=$(timed "compose up -d --wait x$n" compose_up "${names[@]}")
+		[ "$before" = "$(for x in "${names[@]}"; do ids "$x"; done)" ] || say "WARNING: docker compose up recreated containers wbd had created"
 	fi
-	row "no-op \`apply --all\`, $label" "$w" "$c"
-	if [ -n "${sizes_done:-}" ] || [ -n "${capped:-}" ]; then break; fi
+	goal=-
+	[ "$n" = 30 ] && goal="<= 0.05 x and <= 1.5 s"
+	grows=""
+	[ -z "$prev_n" ] || grows=", $(awk -v a="$w" -v b="$prev_noop" -v n="$n" -v m="$prev_n" 'BEGIN {printf "x%.2f for x%.1f instances", a / b, n / m}')"
+	row "no-op \`apply --all\`, $n instances (peer: compose CLI loop)" "$w s${grows}" "$c${c:+ s}" "$(ratio "$w" "$c")" "$goal"
+
+	if $own && [ "$n" -ge 10 ]; then
+		say "daemon passes over $n instances (wbd run --resync 2s), and as long a window without the daemon"
+		dpid=$(cat "$work/docker.pid")
+		"$wbd" run -f "$file" --resync 2s --log-level debug >"$work/run.log" 2>&1 &
+		daemon_pid=$!
+		for _ in $(seq 1 120); do [ "$(grep -c 'msg="pass done"' "$work/run.log")" -ge 2 ] && break; sleep 0.5; done
+		first=$(grep -c 'msg="pass done"' "$work/run.log")
+		w0=$(cpu "$daemon_pid") d0=$(cpu "$dpid") t0=$(now)
+		for _ in $(seq 1 120); do [ "$(grep -c 'msg="pass done"' "$work/run.log")" -ge $((first + 10)) ] && break; sleep 0.5; done
+		w1=$(cpu "$daemon_pid") d1=$(cpu "$dpid") window=$(since "$t0")
+		passes=$(($(grep -c 'msg="pass done"' "$work/run.log") - first))
+		kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+		b0=$(cpu "$dpid"); sleep "$window"; b1=$(cpu "$dpid")
+		took=$(grep 'msg="pass done"' "$work/run.log" | tail -n +$((first + 1)) | head -n "$passes" | sed 's/.*took=\([^ ]*\).*/\1/' |
+			awk '{v=$1; if (v ~ /µs$/) {sub(/µs$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else {sub(/s$/,"",v); v*=1000}; print v}')
+		# shellcheck disable=SC2086
+		wall=$(median $took)
+		wcpu=$(awk -v a="$w0" -v b="$w1" -v p="$passes" 'BEGIN {printf "%.0f", (b - a) * 1000 / p}')
+		draw=$(awk -v a="$d0" -v b="$d1" -v p="$passes" 'BEGIN {printf "%.0f", (b - a) * 1000 / p}')
+		dnet=$(awk -v a="$d0" -v b="$d1" -v c="$b0" -v d="$b1" -v p="$passes" 'BEGIN {x = ((b - a) - (d - c)) * 1000 / p; if (x < 0) x = 0; printf "%.0f", x}')
+		say "passes: $passes, took (ms): $(echo $took | tr '\n' ' '); dockerd CPU $d0 -> $d1 s with the daemon, $b0 -> $b1 s without, over ${window}s each"
+		goal=-
+		[ "$n" = 30 ] && goal="<= 100 ms wall, <= 100 ms dockerd CPU"
+		row "daemon pass, $n unchanged instances: wall (median of $passes); CPU per pass" "$wall ms wall; wbd $wcpu ms, dockerd $dnet ms (raw $draw ms, less healthchecks)" - - "$goal"
+	fi
+	if [ "$n" = "$rename_at" ]; then rename_figure; fi
+	prev_n=$n prev_create=$create prev_noop=$w largest=$n
 done
 
-first=${names[0]}
-# Each run flips the first instance's app image between two tags of the
-# same image (the state in a file: runs happen in subshells), so every run
-# recreates exactly the app container.
-echo 0 >"$work/flip"
-flip_image() {
-	if [ "$(cat "$work/flip")" = 0 ]; then
-		echo 1 >"$work/flip"
-		write_file "$tag"
-	else
-		echo 0 >"$work/flip"
-		write_file
-	fi
-}
-edit_wbd() { flip_image && "$wbd" -f "$file" apply "$first"; }
-edit_compose() {
-	flip_image && "$wbd" -f "$file" render "$first" -o "$rendered" >/dev/null && compose_up "$first"
-}
-before=$(docker inspect -f '{{.Id}}' "$first-postgres" "$first-redis")
-w=$(timed "image edit, wbd apply $first" edit_wbd)
-c=-
-if $have_compose; then
-	c=$(timed "image edit, compose up $first" edit_compose)
-fi
-[ "$before" = "$(docker inspect -f '{{.Id}}' "$first-postgres" "$first-redis")" ] ||
-	say "WARNING: an image edit recreated postgres or redis"
-row "image edit: app recreated (1 instance of ${#names[@]})" "$w" "$c"
-
-write_file
-"$wbd" -f "$file" apply "$first" >/dev/null 2>&1
-w=$(timed "wbd restart $first" "$wbd" -f "$file" restart "$first")
-c=-
-if $have_compose; then
-	render_all
-	c=$(timed "compose stop + up --wait $first" compose_restart "$first")
-fi
-row "restart 1 instance (stop in order, start, wait healthy)" "$w" "$c"
-
-say "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(docker version --format 'docker {{.Server.Version}} (API {{.Server.APIVersion}})'), $("$wbd" version | head -1)"
+say "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(docker version --format 'docker {{.Server.Version}} (API {{.Server.APIVersion}})'), $("$wbd" version | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"

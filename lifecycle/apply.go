@@ -88,7 +88,13 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if err != nil {
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
-	legacy, own, err := e.holders(ctx, p)
+	var legacy []Container
+	var own map[string]container.InspectResponse
+	if ownsNames(p, in) {
+		own, err = e.inspectOwn(ctx, in)
+	} else {
+		legacy, own, err = e.holders(ctx, p)
+	}
 	if err != nil {
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
@@ -131,7 +137,7 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	}
 	// An interrupted recreate leaves a container named ID_NAME that compose
 	// keeps; the plan's names are how containers find each other.
-	if ms, err := e.Misnamed(ctx, project); err == nil && len(ms) > 0 {
+	if ms := misnamed(p, in); len(ms) > 0 {
 		renamed, err := e.FixNames(ctx, ms)
 		if len(renamed) > 0 {
 			log.Warn("put right the names an interrupted recreate left", "renamed", renamed)
@@ -152,7 +158,7 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if err != nil {
 		return rep, fmt.Errorf("apply %s: create: %w", p.Name, err)
 	}
-	started, err := e.startAll(ctx, s, p, opts.WaitTimeout)
+	started, err := e.startAll(ctx, s, p, opts.WaitTimeout, e.untouched(ctx, p.Name, in))
 	if started != nil {
 		rep.Warnings = append(rep.Warnings, started.warnings...)
 		rep.Services = e.compare(ctx, p.Name, in, started.states)
@@ -257,6 +263,37 @@ func (e *Engine) holders(ctx context.Context, p *types.Project) ([]Container, ma
 		return nil, nil, &NotOwnedError{Instance: p.Name, Resources: foreign}
 	}
 	return legacy, own, nil
+}
+
+// untouched lists the services whose container before, running then,
+// still runs as the same container: compose left it as it was.
+func (e *Engine) untouched(ctx context.Context, name string, before *instance) map[string]bool {
+	now, err := e.observe(ctx, name)
+	if err != nil {
+		return nil // every service is started, as compose would
+	}
+	prev, cur := before.byService(), now.byService()
+	out := map[string]bool{}
+	for svc, c := range cur {
+		if b, ok := prev[svc]; ok && b.ID == c.ID && b.State == container.StateRunning && c.State == container.StateRunning {
+			out[svc] = true
+		}
+	}
+	return out
+}
+
+// inspectOwn is holders for an instance whose own containers hold all its
+// names (see ownsNames): what the engine says of each, by service.
+func (e *Engine) inspectOwn(ctx context.Context, in *instance) (map[string]container.InspectResponse, error) {
+	own := map[string]container.InspectResponse{}
+	for svc, c := range in.byService() {
+		res, err := e.api.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+		if err != nil {
+			continue // gone meanwhile: not unchanged, and compose will say
+		}
+		own[svc] = res.Container
+	}
+	return own, nil
 }
 
 // compare tells, per service, what happened between before and the states

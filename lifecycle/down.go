@@ -64,7 +64,7 @@ func (e *Engine) Restart(ctx context.Context, project *types.Project) (Report, e
 	if d, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(d))
 	}
-	started, err := e.startAll(ctx, s, p, timeout)
+	started, err := e.startAll(ctx, s, p, timeout, nil)
 	if started != nil {
 		rep.Warnings = started.warnings
 		rep.Services = e.compare(ctx, p.Name, in, started.states)

@@ -38,6 +38,8 @@ type Engine struct {
 
 	filesMu sync.Mutex
 	files   map[string]instdir.Files // by root: see Files
+	// remoteEnv: env files last read on a remote host, by path.
+	remoteEnv map[string]readResult
 
 	sshHost string // see Host
 }

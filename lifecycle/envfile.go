@@ -27,15 +27,41 @@ type missingEnvFile struct {
 
 // envFilesReader reads the env files of p's instance through the engine's
 // Files for its root (the directory above the project's): on a Docker host
-// that is not this machine, they are there.
-func (e *Engine) envFilesReader(p *types.Project) readFunc {
+// that is not this machine, they are there. A read there costs a helper
+// container, so what it found is kept in e.remoteEnv, and with kept a file
+// read before is taken from there: wbd writes an env file only before an
+// Apply, which reads it again.
+func (e *Engine) envFilesReader(p *types.Project, kept bool) readFunc {
 	return func(ctx context.Context, path string) ([]byte, error) {
 		files, err := e.Files(ctx, filepath.Dir(p.WorkingDir))
 		if err != nil {
 			return nil, err
 		}
-		return files.ReadFile(ctx, path)
+		if _, remote := files.(*hostFiles); !remote {
+			return files.ReadFile(ctx, path)
+		}
+		e.filesMu.Lock()
+		r, ok := e.remoteEnv[path]
+		e.filesMu.Unlock()
+		if kept && ok {
+			return r.data, r.err
+		}
+		data, err := files.ReadFile(ctx, path)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			e.filesMu.Lock()
+			if e.remoteEnv == nil {
+				e.remoteEnv = map[string]readResult{}
+			}
+			e.remoteEnv[path] = readResult{data, err}
+			e.filesMu.Unlock()
+		}
+		return data, err
 	}
+}
+
+type readResult struct {
+	data []byte
+	err  error
 }
 
 // withEnvFiles resolves each service's environment as docker compose up

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
 
@@ -35,6 +37,11 @@ func (e *Engine) Inventory(ctx context.Context) ([]Project, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list wbd networks: %w", err)
 	}
+	return inventory(cs.Items, ns.Items), nil
+}
+
+// inventory groups the wbd containers and networks listed by project.
+func inventory(cs []container.Summary, ns []network.Summary) []Project {
 	byName := map[string]*Project{}
 	get := func(name string) *Project {
 		p, ok := byName[name]
@@ -44,14 +51,14 @@ func (e *Engine) Inventory(ctx context.Context) ([]Project, error) {
 		}
 		return p
 	}
-	for _, c := range cs.Items {
+	for _, c := range cs {
 		p := get(c.Labels[api.ProjectLabel])
 		p.Containers++
 		if wd := c.Labels[api.WorkingDirLabel]; wd != "" && !slices.Contains(p.WorkingDirs, wd) {
 			p.WorkingDirs = append(p.WorkingDirs, wd)
 		}
 	}
-	for _, n := range ns.Items {
+	for _, n := range ns {
 		get(n.Labels[api.ProjectLabel]).Networks++
 	}
 	out := make([]Project, 0, len(byName))
@@ -60,7 +67,7 @@ func (e *Engine) Inventory(ctx context.Context) ([]Project, error) {
 		out = append(out, *p)
 	}
 	slices.SortFunc(out, func(a, b Project) int { return cmp.Compare(a.Name, b.Name) })
-	return out, nil
+	return out
 }
 
 // Ping checks that the engine still answers; an *UnreachableError when not.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/wbd-dev/wbd/render"
 )
@@ -68,8 +69,14 @@ func (e *Engine) observe(ctx context.Context, name string) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list networks of %s: %w", name, err)
 	}
+	return split(name, cs.Items, ns.Items), nil
+}
+
+// split sorts what the engine lists of compose project name into owned
+// and foreign.
+func split(name string, cs []container.Summary, ns []network.Summary) *instance {
 	in := &instance{name: name}
-	for _, c := range cs.Items {
+	for _, c := range cs {
 		switch {
 		case !owned(c.Labels):
 			in.foreign = append(in.foreign, "container "+toContainer(c).Name)
@@ -77,14 +84,14 @@ func (e *Engine) observe(ctx context.Context, name string) (*instance, error) {
 			in.containers = append(in.containers, c)
 		}
 	}
-	for _, n := range ns.Items {
+	for _, n := range ns {
 		if owned(n.Labels) {
 			in.networks = append(in.networks, n.Name)
 		} else {
 			in.foreign = append(in.foreign, "network "+n.Name)
 		}
 	}
-	return in, nil
+	return in
 }
 
 // observeOwned is observe, refusing when the project holds foreign resources.
@@ -93,10 +100,15 @@ func (e *Engine) observeOwned(ctx context.Context, name string) (*instance, erro
 	if err != nil {
 		return nil, err
 	}
+	return in, in.ownedOnly()
+}
+
+// ownedOnly refuses an instance whose project holds foreign resources.
+func (in *instance) ownedOnly() error {
 	if len(in.foreign) > 0 {
-		return nil, &NotOwnedError{Instance: name, Resources: in.foreign}
+		return &NotOwnedError{Instance: in.name, Resources: in.foreign}
 	}
-	return in, nil
+	return nil
 }
 
 // byService returns the instance's containers keyed by service.

@@ -36,7 +36,7 @@ func (e *Engine) unchanged(ctx context.Context, p *types.Project, in *instance, 
 		if !ok || !named || held.ID != c.ID || c.State != container.StateRunning {
 			return nil, false
 		}
-		changes, err := e.changes(ctx, p, p.Services[name], c)
+		changes, err := e.changes(ctx, nil, p, p.Services[name], c)
 		if err != nil || len(changes) > 0 {
 			return nil, false // Apply's own steps say what is wrong
 		}

@@ -63,17 +63,42 @@ func (c Change) String() string { return c.Field + ": " + c.Detail }
 // container is planned as recreated, the file named as the reason, since
 // its environment is known only once apply has written it.
 func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error) {
-	p, missing, err := e.desired(ctx, project)
+	return e.plan(ctx, nil, project)
+}
+
+// PlanIn is Plan against the engine as snap saw it: an instance whose
+// containers all hold their names costs no request but the inspect of
+// each image not yet asked in snap (Plan lists the instance's containers
+// and networks, and inspects each image). A remote host's env files are read
+// once and kept until an Apply reads them again: planning an instance
+// with secret_env does not start a helper container each time.
+func (e *Engine) PlanIn(ctx context.Context, snap *Snapshot, project *types.Project) (Plan, error) {
+	return e.plan(ctx, snap, project)
+}
+
+func (e *Engine) plan(ctx context.Context, snap *Snapshot, project *types.Project) (Plan, error) {
+	p, missing, err := e.desiredWith(ctx, project, snap != nil)
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan%s: %w", nameOf(project), err)
 	}
-	in, err := e.observeOwned(ctx, p.Name)
+	var in *instance
+	if snap != nil {
+		in = snap.instance(p.Name)
+		err = in.ownedOnly()
+	} else {
+		in, err = e.observeOwned(ctx, p.Name)
+	}
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)
 	}
-	legacy, err := e.inTheWay(ctx, p)
-	if err != nil {
-		return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)
+	// When each of the project's names is held by the instance's own
+	// container, nothing can be in the way: no lookup of the names.
+	var legacy []Container
+	if !ownsNames(p, in) {
+		legacy, err = e.inTheWay(ctx, p)
+		if err != nil {
+			return Plan{}, fmt.Errorf("plan %s: %w", p.Name, err)
+		}
 	}
 	plan := Plan{Instance: p.Name, Legacy: legacy, Renames: misnamed(p, in)}
 	if plan.Pull, err = e.missingImages(ctx, render.PullImages(project)); err != nil {
@@ -84,7 +109,7 @@ func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error)
 		svc := p.Services[name]
 		sp := ServicePlan{Service: name, Container: containerName(p, svc), Action: ActionCreate}
 		if c, ok := cur[name]; ok {
-			sp.Changes, err = e.changes(ctx, p, svc, c)
+			sp.Changes, err = e.changes(ctx, snap, p, svc, c)
 			if err != nil {
 				return Plan{}, fmt.Errorf("plan %s: %s: %w", p.Name, name, err)
 			}
@@ -110,12 +135,12 @@ func (e *Engine) Plan(ctx context.Context, project *types.Project) (Plan, error)
 
 // upToDate reports whether c matches svc the way compose decides it: same
 // config hash, and created from the image svc.Image names now.
-func (e *Engine) upToDate(ctx context.Context, svc types.ServiceConfig, c container.Summary) (sameConfig, sameImage bool, err error) {
+func (e *Engine) upToDate(ctx context.Context, snap *Snapshot, svc types.ServiceConfig, c container.Summary) (sameConfig, sameImage bool, err error) {
 	hash, err := compose.ServiceHash(svc)
 	if err != nil {
 		return false, false, err
 	}
-	ids, err := e.imageIDs(ctx, svc.Image)
+	ids, err := e.images(ctx, snap, svc.Image)
 	if err != nil {
 		return false, false, err
 	}
@@ -147,8 +172,8 @@ func (e *Engine) imageIDs(ctx context.Context, ref string) ([]string, error) {
 }
 
 // changes lists why c would be recreated to match svc; none when it would not.
-func (e *Engine) changes(ctx context.Context, p *types.Project, svc types.ServiceConfig, c container.Summary) ([]Change, error) {
-	sameConfig, sameImage, err := e.upToDate(ctx, svc, c)
+func (e *Engine) changes(ctx context.Context, snap *Snapshot, p *types.Project, svc types.ServiceConfig, c container.Summary) ([]Change, error) {
+	sameConfig, sameImage, err := e.upToDate(ctx, snap, svc, c)
 	if err != nil || (sameConfig && sameImage) {
 		return nil, err
 	}

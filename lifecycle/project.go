@@ -55,11 +55,17 @@ func graceFor(service string) *time.Duration {
 // that do not exist, for the caller to decide: before an instance is
 // prepared, its secret_env file is not written yet.
 func (e *Engine) desired(ctx context.Context, project *types.Project) (*types.Project, []missingEnvFile, error) {
+	return e.desiredWith(ctx, project, false)
+}
+
+// desiredWith is desired; kept takes a remote host's env files as last
+// read (see Engine.remoteEnv).
+func (e *Engine) desiredWith(ctx context.Context, project *types.Project, kept bool) (*types.Project, []missingEnvFile, error) {
 	p, err := desiredFor(project, e.api.ClientVersion())
 	if err != nil {
 		return nil, nil, err
 	}
-	missing, err := withEnvFiles(ctx, p, e.envFilesReader(p))
+	missing, err := withEnvFiles(ctx, p, e.envFilesReader(p, kept))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -33,13 +33,17 @@ type startResult struct {
 //  2. a wait until each container runs, and is healthy when it has a
 //     healthcheck; an optional service not ready is a warning.
 //
-// The error names the services and the state they are in.
-func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, timeout time.Duration) (*startResult, error) {
+// The error names the services and the state they are in. Services in
+// running have a container that runs already, untouched by the step
+// before: they are not started again (compose's Start of a running
+// container does nothing, at the cost of a call), only checked when a
+// dependent waits for them.
+func (e *Engine) startAll(ctx context.Context, s *session, p *types.Project, timeout time.Duration, running map[string]bool) (*startResult, error) {
 	if timeout <= 0 {
 		timeout = defaultWaitTimeout
 	}
 	deadline := time.Now().Add(timeout)
-	optErrs, err := e.startStages(ctx, s, p, optionalServices(p), deadline)
+	optErrs, err := e.startStages(ctx, s, p, optionalServices(p), deadline, running)
 	if err != nil {
 		err = fmt.Errorf("start %s: %w", p.Name, err)
 	}
@@ -98,7 +102,7 @@ func (e *Engine) awaitReady(ctx context.Context, s *session, p *types.Project, s
 // startStages runs stage 1 of startAll, one compose call per wave (see
 // startWaves). It returns why each optional service that failed did, and
 // the errors of the others.
-func (e *Engine) startStages(ctx context.Context, s *session, p *types.Project, optional []string, deadline time.Time) (map[string]error, error) {
+func (e *Engine) startStages(ctx context.Context, s *session, p *types.Project, optional []string, deadline time.Time, running map[string]bool) (map[string]error, error) {
 	optErrs := map[string]error{}
 	var errs []error
 	failed := map[string]bool{} // did not start, or not ready when a dependent needed it
@@ -118,7 +122,9 @@ func (e *Engine) startStages(ctx context.Context, s *session, p *types.Project, 
 				fail(svc, err)
 				continue
 			}
-			start = append(start, svc)
+			if !running[svc] {
+				start = append(start, svc)
+			}
 		}
 		if len(start) == 0 {
 			continue

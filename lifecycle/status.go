@@ -72,7 +72,7 @@ func (e *Engine) serviceStatus(ctx context.Context, svc string, cur map[string]c
 	}
 	up := false
 	if declared {
-		sameConfig, sameImage, err := e.upToDate(ctx, want, c)
+		sameConfig, sameImage, err := e.upToDate(ctx, nil, want, c)
 		if err != nil {
 			return ServiceStatus{}, err
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/wbd-dev/wbd/render"
 	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/subnets"
 )
 
 // Desired is a valid instances file with every instance rendered: the state
@@ -19,8 +20,22 @@ type Desired struct {
 
 // Render renders every instance of cfg with its templates. A template error
 // in any instance makes the whole file invalid, as for `wbd apply --all`:
-// the configuration in force stays.
+// the configuration in force stays. Subnets are those recorded under the
+// root, or chosen from the records alone (see RenderWith), not recorded.
 func Render(ctx context.Context, cfg *spec.Config) (*Desired, error) {
+	return RenderWith(ctx, cfg, nil, subnets.Options{})
+}
+
+// RenderWith is Render, with each instance's subnet given by
+// subnets.Assign: list (nil for none) tells the networks of the instance's
+// engine.
+func RenderWith(ctx context.Context, cfg *spec.Config, list subnets.Lister, opts subnets.Options) (*Desired, error) {
+	if list == nil {
+		list = func(context.Context, *spec.Instance) ([]subnets.Network, bool) { return nil, false }
+	}
+	if err := subnets.Assign(ctx, cfg, cfg.Instances, list, opts); err != nil {
+		return nil, err
+	}
 	r, err := render.New(cfg.Templates)
 	if err != nil {
 		return nil, err

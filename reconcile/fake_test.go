@@ -17,6 +17,7 @@ import (
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/subnets"
 )
 
 // fakeEngine is an engine in memory: projects are what was applied, as
@@ -49,6 +50,17 @@ type fakeEngine struct {
 	// operation still going.
 	closedInUse bool
 	renames     int
+	// snapshots counts Snapshot calls, plans the calls of Plan (which
+	// reads the engine for one instance); failSnapshot is what
+	// Snapshot returns, failPlan what planning an instance returns.
+	snapshots, plans int
+	failSnapshot     error
+	failPlan         map[string]error
+	// slow is how long a request takes to fail while the engine is
+	// down, as a remote host that drops packets; pings counts Ping.
+	slow  time.Duration
+	pings int
+	nets  []subnets.Network // networks beside the projects'
 }
 
 type fakeFailure struct {
@@ -70,6 +82,7 @@ func newFakeEngine(addr string) *fakeEngine {
 		applies:   map[string]int{},
 		failApply: map[string]error{},
 		failImage: map[string]fakeFailure{},
+		failPlan:  map[string]error{},
 		busy:      map[string]int{},
 		events:    make(chan lifecycle.Event, 100),
 		broken:    make(chan struct{}),
@@ -87,7 +100,20 @@ func (e *fakeEngine) check() error {
 	return nil
 }
 
+// yamlByProject keeps yamlOf's answers: tests plan one rendered
+// project pass after pass, and marshalling is most of what a fake pass costs.
+var yamlByProject sync.Map // *types.Project -> string
+
 func yamlOf(p *types.Project) string {
+	if y, ok := yamlByProject.Load(p); ok {
+		return y.(string)
+	}
+	y := marshal(p)
+	yamlByProject.Store(p, y)
+	return y
+}
+
+func marshal(p *types.Project) string {
 	b, err := p.MarshalYAML()
 	if err != nil {
 		panic(err)
@@ -95,10 +121,47 @@ func yamlOf(p *types.Project) string {
 	return string(b)
 }
 
-func (e *fakeEngine) Plan(ctx context.Context, p *types.Project) (lifecycle.Plan, error) {
+// Snapshot counts the reads of the whole engine; the inventory is what
+// Inventory lists.
+func (e *fakeEngine) Snapshot(ctx context.Context) (*lifecycle.Snapshot, error) {
+	inv, err := e.Inventory(ctx)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.snapshots++
+	err = e.wait(err)
+	if err == nil {
+		err = e.failSnapshot
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &lifecycle.Snapshot{Taken: time.Now(), Projects: inv}, nil
+}
+
+// PlanIn plans as Plan does, from the engine as it is now: what matters
+// to the tests is that each pass reads the engine once (Snapshot) and
+// asks no more of it per instance than the plan.
+func (e *fakeEngine) PlanIn(ctx context.Context, snap *lifecycle.Snapshot, p *types.Project) (lifecycle.Plan, error) {
+	if snap == nil {
+		panic("PlanIn without a snapshot")
+	}
+	return e.plan(p, true)
+}
+
+func (e *fakeEngine) Plan(ctx context.Context, p *types.Project) (lifecycle.Plan, error) {
+	return e.plan(p, false)
+}
+
+func (e *fakeEngine) plan(p *types.Project, fromSnapshot bool) (lifecycle.Plan, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !fromSnapshot {
+		e.plans++
+	}
 	if err := e.check(); err != nil {
+		return lifecycle.Plan{}, err
+	}
+	if err := e.failPlan[p.Name]; err != nil {
 		return lifecycle.Plan{}, err
 	}
 	plan := lifecycle.Plan{Instance: p.Name}
@@ -206,6 +269,23 @@ func (e *fakeEngine) Down(ctx context.Context, name string) error {
 	return nil
 }
 
+// Networks lists a network per project, without subnets unless the test
+// set some in nets, and those of nets.
+func (e *fakeEngine) Networks(ctx context.Context) ([]subnets.Network, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.wait(e.check()); err != nil {
+		return nil, err
+	}
+	out := slices.Clone(e.nets)
+	for name := range e.projects {
+		if !slices.ContainsFunc(out, func(n subnets.Network) bool { return n.Name == name }) {
+			out = append(out, subnets.Network{Name: name, Instance: name})
+		}
+	}
+	return out, nil
+}
+
 func (e *fakeEngine) Files(context.Context, string) (instdir.Files, error) { return instdir.Local, nil }
 
 func (e *fakeEngine) Inventory(ctx context.Context) ([]lifecycle.Project, error) {
@@ -251,7 +331,25 @@ func (e *fakeEngine) Events(ctx context.Context, fn func(lifecycle.Event)) error
 func (e *fakeEngine) Ping(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.check()
+	e.pings++
+	return e.wait(e.check())
+}
+
+// wait makes a request that failed because the engine is down take
+// e.slow, e.mu held, as its timeout would.
+func (e *fakeEngine) wait(err error) error {
+	if err != nil && e.slow > 0 {
+		time.Sleep(e.slow)
+	}
+	return err
+}
+
+// calls is what the engine was asked so far: snapshots, plans of one
+// instance, pings.
+func (e *fakeEngine) calls() (snapshots, plans, pings int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.snapshots, e.plans, e.pings
 }
 
 func (e *fakeEngine) Close() error {

@@ -19,7 +19,7 @@ import (
 // instance reconciles one instance: plan against the engine, and when the
 // plan is not empty, apply it through the operation `wbd apply` uses, and
 // record what came of it.
-func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance) error {
+func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance, snaps *snapshots) error {
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -42,7 +42,16 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 	})
 	defer cancel()
 
-	plan, err := eng.Plan(op, res.Project)
+	snap, err := r.snapshot(op, snaps, HostKey(in.Host), eng)
+	var unreachable *UnreachableError
+	if errors.As(err, &unreachable) {
+		r.waitHost(in.Name, err)
+		return fmt.Errorf("%s: %w", in.Name, err)
+	}
+	if err != nil {
+		return r.failed(op, eng, in, sum, err)
+	}
+	plan, err := eng.PlanIn(op, snap, res.Project)
 	if err != nil {
 		return r.failed(op, eng, in, sum, err)
 	}
@@ -59,6 +68,7 @@ func (r *Reconciler) instance(ctx context.Context, d *Desired, in *spec.Instance
 		Apply: lifecycle.ApplyOptions{WaitTimeout: r.cfg.WaitTimeout, Steady: r.cfg.Steady,
 			OnProgress: func(p lifecycle.Progress) { r.activity(in.Name, p) }},
 		RetryFailed: retry,
+		Planned:     &plan,
 		Logger:      r.log,
 		Events:      r.eventsLog(),
 		OnStep:      func(step string) { r.step(in.Name, step) },

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/wbd-dev/wbd/subnets"
 	"github.com/wbd-dev/wbd/watch"
 )
 
@@ -88,7 +89,7 @@ func (r *Reconciler) configure(ctx context.Context, u watch.Update) bool {
 		r.invalid(err)
 		return false
 	}
-	d, err := Render(ctx, u.Config)
+	d, err := RenderWith(ctx, u.Config, r.networks(), subnets.Options{Record: true, Who: r.cfg.Holder})
 	if err != nil {
 		log.Error("instances file does not render; "+keep, keyError, oneLine(err))
 		r.invalid(err)

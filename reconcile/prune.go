@@ -18,7 +18,7 @@ import (
 
 // pruneAll takes down, on every host the daemon has known, the instances of
 // this root that left the file.
-func (r *Reconciler) pruneAll(ctx context.Context, d *Desired) error {
+func (r *Reconciler) pruneAll(ctx context.Context, d *Desired, snaps *snapshots) error {
 	r.mu.Lock()
 	hostNames := slices.Sorted(maps.Keys(r.knownHosts))
 	r.mu.Unlock()
@@ -27,7 +27,7 @@ func (r *Reconciler) pruneAll(ctx context.Context, d *Desired) error {
 		if ctx.Err() != nil {
 			break
 		}
-		clean, err := r.pruneHost(ctx, d, host)
+		clean, err := r.pruneHost(ctx, d, host, snaps)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -43,12 +43,12 @@ func (r *Reconciler) pruneAll(ctx context.Context, d *Desired) error {
 // engine was seen to hold nothing of this root that the file does not
 // want there, or may want there once the host of an instance that moved
 // is told apart from this one.
-func (r *Reconciler) pruneHost(ctx context.Context, d *Desired, host string) (clean bool, err error) {
+func (r *Reconciler) pruneHost(ctx context.Context, d *Desired, host string, snaps *snapshots) (clean bool, err error) {
 	eng, err := r.hosts.get(ctx, host)
 	if err != nil {
 		return false, nil // its instances say so; hostChanged prunes when it answers
 	}
-	inv, err := eng.Inventory(ctx)
+	snap, err := r.snapshot(ctx, snaps, host, eng)
 	if err != nil {
 		r.mu.Lock()
 		r.prune = true
@@ -57,7 +57,7 @@ func (r *Reconciler) pruneHost(ctx context.Context, d *Desired, host string) (cl
 	}
 	var errs []error
 	clean = true
-	for _, p := range inv {
+	for _, p := range snap.Projects {
 		if ctx.Err() != nil {
 			return false, errors.Join(errs...)
 		}

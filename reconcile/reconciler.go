@@ -250,6 +250,7 @@ func (r *Reconciler) pass(ctx context.Context, names []string, prune bool) error
 		mu    sync.Mutex
 		errs  []error
 		start = time.Now()
+		snaps = newSnapshots()
 	)
 	r.mu.Lock()
 	prune = prune || r.prune
@@ -257,7 +258,7 @@ func (r *Reconciler) pass(ctx context.Context, names []string, prune bool) error
 	r.mu.Unlock()
 	if prune {
 		// First, so that a renamed instance's port and names are free.
-		if err := r.pruneAll(ctx, d); err != nil {
+		if err := r.pruneAll(ctx, d, snaps); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -272,7 +273,7 @@ func (r *Reconciler) pass(ctx context.Context, names []string, prune bool) error
 			break
 		}
 		g.Go(func() error {
-			if err := r.instance(ctx, d, in); err != nil {
+			if err := r.instance(ctx, d, in, snaps); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()

@@ -168,6 +168,9 @@ type Data struct {
 	// value.
 	SecretEnv []SecretVar
 	Labels    struct{ Managed, Instance string }
+	// Subnet is the instance network's subnet (package subnets); ""
+	// leaves it to Docker.
+	Subnet string
 }
 
 // EnvVar is one extra app variable.
@@ -181,7 +184,7 @@ type SecretVar struct{ Name, Secret string }
 func NewData(in *spec.Instance) *Data {
 	d := &Data{
 		Name: in.Name, Dir: in.Dir, Images: in.Images, Port: in.Port, AppPort: in.AppPort,
-		Admin: in.Admin, Healthcheck: in.Healthcheck,
+		Admin: in.Admin, Healthcheck: in.Healthcheck, Subnet: in.Subnet,
 	}
 	d.Paths.Databases, d.Paths.Sandbox = in.Path("databases"), in.Path("sandbox")
 	d.Paths.Exports, d.Paths.Assets, d.Paths.Redis = in.Path("exports"), in.Path("assets"), in.Path("redis")

@@ -82,7 +82,7 @@ func (o *op) rollback(ctx context.Context, res *render.Result, to int) (Outcome,
 		rev := o.record(next, []byte(target.Project))
 		return Outcome{Result: Pinned, Revision: rev.Number, Summary: fmt.Sprintf("pinned to revision %d (same as revision %d)", rev.Number, target.Number)}, nil
 	}
-	out, err := o.converge(ctx, p, []byte(target.Project), next)
+	out, err := o.converge(ctx, p, []byte(target.Project), next, nil)
 	if err == nil {
 		out.Result = Pinned
 		out.Summary = fmt.Sprintf("rolled back to revision %d as revision %d, pinned: %s", target.Number, out.Revision, out.Summary)

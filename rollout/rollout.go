@@ -21,6 +21,7 @@ import (
 	"github.com/wbd-dev/wbd/render"
 	"github.com/wbd-dev/wbd/revision"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/subnets"
 )
 
 // Engine is what an operation needs of the instance's Docker endpoint;
@@ -45,7 +46,13 @@ type Options struct {
 	// later Apply without it. Many instances can be checked at once
 	// this way, and the changes then made in order.
 	OnlyUnchanged bool
-	Logger        *slog.Logger
+	// Planned is a plan of the file's project just made by the caller
+	// (the daemon plans every instance of a pass from one read of the
+	// engine), taken instead of planning it again. Apply converges
+	// whatever the plan says, so a plan a moment old costs at most a
+	// change Apply finds already made.
+	Planned *lifecycle.Plan
+	Logger  *slog.Logger
 	// Events, when set, records every operation that acted on the
 	// engine or failed, with who did it and the revisions it went from
 	// and to.
@@ -137,7 +144,7 @@ func (o *op) apply(ctx context.Context, res *render.Result) (Outcome, error) {
 			return out, &HeldError{Instance: o.in.Name, Revision: held.Number, Restored: cur.Number, Reason: held.Reason}
 		}
 	}
-	return o.converge(ctx, res.Project, res.YAML, revision.Revision{Cause: revision.CauseApply, SpecHash: want})
+	return o.converge(ctx, res.Project, res.YAML, revision.Revision{Cause: revision.CauseApply, SpecHash: want}, o.opts.Planned)
 }
 
 // repair converges in to rev, a revision it already ran healthy: a
@@ -147,15 +154,22 @@ func (o *op) repair(ctx context.Context, rev *revision.Revision) (Outcome, error
 	if err != nil {
 		return Outcome{Result: Failed}, fmt.Errorf("instance %s: revision %d: %w", o.in.Name, rev.Number, err)
 	}
-	return o.converge(ctx, p, []byte(rev.Project), *rev)
+	return o.converge(ctx, p, []byte(rev.Project), *rev, nil)
 }
 
 // converge brings the engine to project. When that changes the spec the
 // instance runs, next (its cause and spec hash filled in) is recorded as
-// a new revision, and its verdict once known.
-func (o *op) converge(ctx context.Context, project *types.Project, yaml []byte, next revision.Revision) (Outcome, error) {
-	o.step(StepPlanning)
-	plan, err := o.eng.Plan(ctx, project)
+// a new revision, and its verdict once known. planned, when not nil, is
+// project's plan, just made.
+func (o *op) converge(ctx context.Context, project *types.Project, yaml []byte, next revision.Revision, planned *lifecycle.Plan) (Outcome, error) {
+	var plan lifecycle.Plan
+	var err error
+	if planned != nil {
+		plan = *planned
+	} else {
+		o.step(StepPlanning)
+		plan, err = o.eng.Plan(ctx, project)
+	}
 	if err != nil {
 		return Outcome{Result: Failed}, err
 	}
@@ -280,6 +294,9 @@ func (o *op) prepare(ctx context.Context, yaml []byte) error {
 		return err
 	}
 	if err := instdir.Prepare(ctx, files, o.in); err != nil {
+		return err
+	}
+	if err := subnets.Keep(ctx, filepath.Dir(o.in.Dir), o.in, o.opts.By); err != nil {
 		return err
 	}
 	return instdir.WriteFileIn(filepath.Dir(o.in.Dir), o.in.Path(instdir.ComposeFile), yaml, 0o644)

@@ -23,11 +23,13 @@ type fakeEngine struct {
 	bad     map[string]bool
 	missing map[string]bool
 	applies []string // images applied, in order
+	plans   int      // calls of Plan
 }
 
 func appImage(p *types.Project) string { return p.Services["app"].Image }
 
 func (e *fakeEngine) Plan(_ context.Context, p *types.Project) (lifecycle.Plan, error) {
+	e.plans++
 	sp := lifecycle.ServicePlan{Service: "app", Action: lifecycle.ActionUnchanged}
 	switch {
 	case e.running == "":

@@ -29,7 +29,7 @@ func TestManyErrors(t *testing.T) {
 	if len(list) != n {
 		t.Fatalf("got %d errors, want %d", len(list), n)
 	}
-	if got, want := list[n-1].Error(), fmt.Sprintf("x.yaml:%d:1: k%d: unknown field \"k%d\" (known: version, root, templates, defaults, instances)", n+3, n-1, n-1); got != want {
+	if got, want := list[n-1].Error(), fmt.Sprintf("x.yaml:%d:1: k%d: unknown field \"k%d\" (known: version, root, templates, networks, defaults, instances)", n+3, n-1, n-1); got != want {
 		t.Fatalf("last error:\n got %s\nwant %s", got, want)
 	}
 }

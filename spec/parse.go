@@ -79,7 +79,7 @@ func (p *parser) parse(data []byte) *Config {
 		return nil
 	}
 
-	cfg := &Config{File: p.file}
+	cfg := &Config{File: p.file, Networks: DefaultNetworks}
 	var version, defaults, instances *yaml.Node
 	p.eachPair(top, "", func(key, val *yaml.Node, field string) {
 		switch key.Value {
@@ -94,12 +94,14 @@ func (p *parser) parse(data []byte) *Config {
 					p.errorf(val, field, ErrPath, "must name a directory")
 				}
 			}
+		case "networks":
+			cfg.Networks = p.networks(val, field)
 		case "defaults":
 			defaults = val
 		case "instances":
 			instances = val
 		default:
-			p.unknown(key, field, "version, root, templates, defaults, instances")
+			p.unknown(key, field, "version, root, templates, networks, defaults, instances")
 		}
 	})
 	p.version(top, version)

@@ -16,6 +16,8 @@ type Config struct {
 	// Templates is the directory of a user's own compose templates, or "" for
 	// wbd's embedded default.
 	Templates string
+	// Networks is the pool instance networks get their subnets from.
+	Networks Networks
 	// Instances in file order, defaults already merged in.
 	Instances []*Instance
 }
@@ -69,6 +71,10 @@ type Instance struct {
 	Pull []string
 	// Line is where the instance is named in the file, for messages.
 	Line int
+	// Subnet is the subnet its network is created with, given by package
+	// subnets from Config.Networks, never written in the file; "" leaves
+	// it to Docker.
+	Subnet string
 }
 
 // Secrets an instance's secret_env can name.

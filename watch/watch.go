@@ -30,8 +30,12 @@ import (
 	"github.com/wbd-dev/wbd/spec"
 )
 
-// DefaultDebounce is how long the file must be quiet before it is read.
-const DefaultDebounce = 200 * time.Millisecond
+// DefaultDebounce is how long the file must be quiet before it is read:
+// long enough for the writes of one save (an editor's rename is one event,
+// a write in place a few within a millisecond), short enough not to be
+// what a rollout waits for. A file read while half written fails to
+// parse and is read again at the next event.
+const DefaultDebounce = 50 * time.Millisecond
 
 // Update is one new state of the file.
 type Update struct {

@@ -141,6 +141,11 @@ func runApply(ctx context.Context, g *globals, names []string, f rolloutFlags, o
 		}
 		only := opts
 		only.OnlyUnchanged = true
+		if snap, err := es.snapshot(ctx, in.Host, eng); err == nil {
+			if plan, err := eng.PlanIn(ctx, snap, results[in.Name].Project); err == nil {
+				only.Planned = &plan
+			}
+		}
 		out, err := rollout.Apply(ctx, eng, in, results[in.Name], only)
 		if err == nil && out.Result == rollout.Deferred {
 			return "", nil, true, nil
@@ -192,7 +197,9 @@ func (g *globals) loadAndRender(ctx context.Context, names []string, all bool) (
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	results, err := renderInstances(ctx, cfg, ins)
+	list, done := engineNetworks()
+	defer done()
+	results, err := renderOn(ctx, cfg, ins, list)
 	if err != nil {
 		return nil, nil, nil, err
 	}

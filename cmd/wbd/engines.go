@@ -24,10 +24,31 @@ type engines struct {
 	mu   sync.Mutex
 	open map[string]*lifecycle.Engine
 	errs map[string]error
+
+	snapMu sync.Mutex
+	snaps  map[string]*lifecycle.Snapshot
 }
 
 func newEngines(progress io.Writer) *engines {
-	return &engines{progress: progress, open: map[string]*lifecycle.Engine{}, errs: map[string]error{}}
+	return &engines{progress: progress, open: map[string]*lifecycle.Engine{}, errs: map[string]error{}, snaps: map[string]*lifecycle.Snapshot{}}
+}
+
+// snapshot is host's engine as one read saw it, read once for the
+// command: many instances of a host are checked from it as the daemon
+// checks them, not each with reads of its own.
+func (es *engines) snapshot(ctx context.Context, host string, eng *lifecycle.Engine) (*lifecycle.Snapshot, error) {
+	host = reconcile.HostKey(host)
+	es.snapMu.Lock()
+	defer es.snapMu.Unlock()
+	if s, ok := es.snaps[host]; ok {
+		return s, nil
+	}
+	s, err := eng.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	es.snaps[host] = s
+	return s, nil
 }
 
 func (es *engines) get(ctx context.Context, host string) (*lifecycle.Engine, error) {

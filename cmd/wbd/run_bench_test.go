@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wbd-dev/wbd/watch"
 )
 
 // TestRunFigures measures the daemon for bench/daemon.md: the time from an
@@ -42,7 +44,7 @@ func TestRunFigures(t *testing.T) {
 	defer func() { t.Logf("figures:\n%s", report.String()) }()
 
 	grow(10)
-	d := startDaemon(t, w.file, "--parallel", "2", "--debounce", "200ms", "--log-level", "info")
+	d := startDaemon(t, w.file, "--parallel", "2", "--debounce", watch.DefaultDebounce.String(), "--log-level", "info")
 	start := time.Now()
 	healthy()
 	p("- 10 instances created from an empty engine, --parallel 2: %v", time.Since(start).Round(time.Second))

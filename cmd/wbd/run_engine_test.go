@@ -92,11 +92,21 @@ type secondEngine struct {
 	// (tmpfs in its mount namespace), as a Docker host on another machine
 	// would: what is written there on this machine, it does not see.
 	ownDisk []string
+	// dockerPools leaves the engine Docker's default address pools (31
+	// bridge networks), as a host whose daemon.json nobody touched.
+	dockerPools bool
 }
 
 // startSecondEngine starts a second dockerd with the stand-in images. Its
 // bind mounts of the paths ownDisk resolve to a disk of its own.
 func startSecondEngine(t *testing.T, ownDisk ...string) *secondEngine {
+	t.Helper()
+	return startEngine(t, &secondEngine{ownDisk: ownDisk}, standinImages)
+}
+
+// startEngine starts e, a second dockerd, with images from the machine's
+// engine.
+func startEngine(t *testing.T, e *secondEngine, images []string) *secondEngine {
 	t.Helper()
 	for _, bin := range []string{"dockerd", "unshare", "ip"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -111,14 +121,14 @@ func startSecondEngine(t *testing.T, ownDisk ...string) *secondEngine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &secondEngine{t: t, dir: dir, host: "unix://" + filepath.Join(dir, "docker.sock"), ownDisk: ownDisk}
+	e.t, e.dir, e.host = t, dir, "unix://"+filepath.Join(dir, "docker.sock")
 	t.Cleanup(func() {
 		e.stop()
 		os.RemoveAll(dir)
 	})
 	e.start()
 	// The stand-in images, from the machine's engine.
-	save := exec.Command("docker", append([]string{"save"}, standinImages...)...)
+	save := exec.Command("docker", append([]string{"save"}, images...)...)
 	load := exec.Command("docker", "-H", e.host, "load", "-q")
 	pipe, err := save.StdoutPipe()
 	if err != nil {
@@ -152,9 +162,11 @@ func (e *secondEngine) start() {
 		" --data-root " + filepath.Join(e.dir, "data") +
 		" --exec-root " + filepath.Join(e.dir, "exec") +
 		" --pidfile " + filepath.Join(e.dir, "docker.pid") +
-		" -H " + e.host +
-		" --default-address-pool base=10.213.0.0/16,size=24" +
-		" --containerd-namespace wbdtest2 --containerd-plugins-namespace wbdtest2-plugins"
+		" -H " + e.host
+	if !e.dockerPools {
+		script += " --default-address-pool base=10.213.0.0/16,size=24"
+	}
+	script += " --containerd-namespace wbdtest2 --containerd-plugins-namespace wbdtest2-plugins"
 	log, err := os.OpenFile(filepath.Join(e.dir, "dockerd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		e.t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/render"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/subnets"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
@@ -124,7 +125,23 @@ func renderAll(ctx context.Context, cfg *spec.Config) error {
 }
 
 // renderInstances renders ins with cfg's templates, joining every failure.
+// Subnets are those recorded, or what the records leave free (see
+// renderOn).
 func renderInstances(ctx context.Context, cfg *spec.Config, ins []*spec.Instance) ([]*render.Result, error) {
+	return renderOn(ctx, cfg, ins, nil)
+}
+
+// renderOn is renderInstances, with the subnets of instances the records
+// do not settle chosen against the networks list tells (nil: none).
+// Nothing is recorded: the operation that applies an instance records
+// its subnet.
+func renderOn(ctx context.Context, cfg *spec.Config, ins []*spec.Instance, list subnets.Lister) ([]*render.Result, error) {
+	if list == nil {
+		list = func(context.Context, *spec.Instance) ([]subnets.Network, bool) { return nil, false }
+	}
+	if err := subnets.Assign(ctx, cfg, ins, list, subnets.Options{}); err != nil {
+		return nil, err
+	}
 	r, err := render.New(cfg.Templates)
 	if err != nil {
 		return nil, err
