@@ -91,8 +91,9 @@ is appended to {root}/.wbd/events.jsonl ('wbd events'). --metrics-addr
 serves Prometheus metrics at /metrics, a status page at / that refreshes
 itself, and /status.json. --notify-url posts a JSON message with a
 Slack-compatible text when an instance becomes ready, fails, is rolled back
-or recovers: once per change, at most 3 an hour per instance, retried in
-the background.
+or recovers: once per change, at once, retried in the background; an
+instance that flaps (changes back to a state it left less than 10 minutes
+ago) sends at most 3 such changes an hour, then the state it settles in.
 
 Logs are one line per event on stderr; when stderr is the journal
 (JOURNAL_STREAM), they go to the journal with a priority per level and
