@@ -70,9 +70,9 @@ type serviceStatus struct {
 
 func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, stdout io.Writer) error {
 	all := len(names) == 0
-	loaded, err := g.load()
+	loaded, root, err := g.loadRoot()
 	if err != nil {
-		return statusOfInvalidFile(g.file, "", err, asJSON, stdout)
+		return statusOfInvalidFile(g.file, root, err, asJSON, stdout)
 	}
 	if _, err := selectInstances(loaded, names, all); err != nil {
 		return err
