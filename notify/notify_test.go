@@ -222,6 +222,45 @@ func TestARollbackAndItsRecovery(t *testing.T) {
 	}
 }
 
+// A daemon restarted (an upgrade, a crash) starts where the one before
+// left off, as its status file says: an instance still failing or still
+// rolled back is no news; what changes after the restart is.
+func TestARestartSendsOnlyWhatChanged(t *testing.T) {
+	r := newReceiver(t)
+	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	n := start(t, r, c)
+	rolledAt := c.Now().Add(-time.Hour)
+	last := &reconcile.Status{Instances: []reconcile.InstanceStatus{
+		{Instance: "testing", InFile: true, Result: reconcile.ResultFailed, Revision: 2, LastError: "app exited with code 1"},
+		{Instance: "kenya", InFile: true, Result: reconcile.ResultRolledBack, Revision: 3, LastChange: &rolledAt},
+		{Instance: "nigeria", InFile: true, Result: reconcile.ResultInSync, Revision: 4},
+		{Instance: "ghana", InFile: true, Result: reconcile.ResultInterrupted, Revision: 1},
+		{Instance: "gone", Result: reconcile.ResultRemoved},
+	}}
+	n.Seed(last)
+	of := func(name string, s reconcile.InstanceStatus) reconcile.InstanceStatus { s.Instance = name; return s }
+	// The first pass after the restart: as before it, and the rollback
+	// held, which the new daemon knows no time of.
+	n.Observe(of("testing", st(reconcile.ResultFailed, 2, "app exited with code 1")))
+	n.Observe(of("kenya", st(reconcile.ResultRolledBack, 3, "revision 4 failed")))
+	n.Observe(of("nigeria", st(reconcile.ResultInSync, 4, "matches the file")))
+	n.Observe(of("ghana", st(reconcile.ResultApplied, 1, "app started"))) // what it was is not known: an apply is news
+	// Then what changes.
+	n.Observe(of("testing", st(reconcile.ResultApplied, 2, "app started")))
+	n.Observe(of("nigeria", st(reconcile.ResultFailed, 4, "app exited with code 1")))
+	again := c.Now()
+	k := of("kenya", st(reconcile.ResultRolledBack, 3, "revision 5 failed"))
+	k.LastChange = &again
+	n.Observe(k)
+	var said []string
+	for _, m := range sentinel(t, r, n, "s", 5) {
+		said = append(said, m.Instance+" "+string(m.State))
+	}
+	if want := []string{"ghana ready", "testing recovered", "nigeria failed", "kenya rolled_back", "s failed"}; !slices.Equal(said, want) {
+		t.Errorf("after the restart: %q, want %q", said, want)
+	}
+}
+
 // A receiver that fails is tried again; one that hangs does not hold up
 // whoever observes.
 func TestDeliveryIsRetriedAndNeverBlocks(t *testing.T) {

@@ -215,3 +215,26 @@ func (n *Notifier) Tick() {
 		n.flush(name, in, now)
 	}
 }
+
+// Seed takes the view a daemon published last (its status file, read as
+// this one starts): each instance is where that view put it, as if its
+// messages had been sent, so that a restarted daemon sends only what
+// changed since, not a second "failed" for an instance still failing.
+// Instances observed already, and results that say nothing (pending, an
+// operation interrupted), are left alone.
+func (n *Notifier) Seed(s *reconcile.Status) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, st := range s.Instances {
+		state := classify(st.Result)
+		if state == "" || !st.InFile {
+			continue
+		}
+		in := n.instance(st.Instance)
+		if in.at.state != "" {
+			continue
+		}
+		in.at = posOf(st, state, pos{})
+		in.sent = in.at
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -91,7 +92,8 @@ is appended to {root}/.wbd/events.jsonl ('wbd events'). --metrics-addr
 serves Prometheus metrics at /metrics, a status page at / that refreshes
 itself, and /status.json. --notify-url posts a JSON message with a
 Slack-compatible text when an instance becomes ready, fails, is rolled back
-or recovers: once per change, at once, retried in the background; an
+or recovers: once per change (a restart starts from the state the status
+file says), at once, retried in the background; an
 instance that flaps (changes back to a state it left less than 10 minutes
 ago) sends at most 3 such changes an hour, then the state it settles in.
 
@@ -156,6 +158,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 	)
 	if f.notifyURL != "" {
 		notifier = notify.New(f.notifyURL, notify.Options{Logger: log})
+		seedNotifier(g, notifier, log)
 	}
 	retry := reconcile.DefaultRetry
 	retry.Attempts, retry.Window = f.maxFailures, f.failureWindow
@@ -248,6 +251,25 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 			}
 		}
 	}
+}
+
+// seedNotifier starts the notifier where the daemon before this one left
+// the root's instances, as its status file says (read before this daemon
+// writes its own): a restart sends only what changes from there.
+func seedNotifier(g *globals, n *notify.Notifier, log *slog.Logger) {
+	_, root, _ := g.loadRoot()
+	if root == "" {
+		return
+	}
+	s, err := reconcile.ReadStatus(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return // no daemon ran for this root yet
+	case err != nil:
+		log.Warn("the last daemon's view is unreadable; notifications start from nothing", "error", err)
+		return
+	}
+	n.Seed(s)
 }
 
 // newLogger logs one line per event to w. When w is the journal's stream

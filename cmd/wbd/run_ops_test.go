@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/wbd-dev/wbd/events"
 	"github.com/wbd-dev/wbd/notify"
+	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/statuspage"
 )
 
@@ -54,7 +56,8 @@ func TestRunOperatorsView(t *testing.T) {
 
 	// An edit: the page shows the apply in progress, then the instance
 	// ready at its new revision.
-	x.app = retagApp(t, "")
+	good := retagApp(t, "")
+	x.app = good
 	w.save(x)
 	browser.waitText(row+" .state", "in progress", time.Minute)
 	progress := browser.text(row + " .inprogress")
@@ -147,6 +150,32 @@ func TestRunOperatorsView(t *testing.T) {
 	}
 	if want := []string{"ready 1", "ready 2", "failed 2", "rolled_back 2"}; !slices.Equal(said, want) {
 		t.Errorf("notifications %q, want %q", said, want)
+	}
+
+	// A restarted daemon finds the instance still rolled back: no news.
+	// The edit that fixes it is, and it is the next message: a rollback
+	// told again would have come first.
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if code := d.wait(time.Minute); code != 0 {
+		t.Fatalf("wbd run exited %d on SIGTERM", code)
+	}
+	d = startDaemon(t, w.file, "--metrics-addr", addr, "--notify-url", hook.url+"/hooks/SECRET")
+	waitPage(t, d, base, time.Minute, "the restarted daemon's first pass", func(p statuspage.Page) bool {
+		in := p.Daemon.Instance(x.name)
+		return p.Daemon.PID == d.cmd.Process.Pid && in != nil && in.Result == reconcile.ResultRolledBack
+	})
+	x.app = good
+	w.save(x)
+	waitPage(t, d, base, 2*time.Minute, x.name+" in sync again", func(p statuspage.Page) bool {
+		in := p.Daemon.Instance(x.name)
+		return in != nil && in.InSync && in.Ready
+	})
+	said = said[:0]
+	for _, m := range hook.wait(t, 5) {
+		said = append(said, fmt.Sprintf("%s %d", m.State, m.Revision))
+	}
+	if want := []string{"ready 1", "ready 2", "failed 2", "rolled_back 2", "recovered 2"}; !slices.Equal(said, want) {
+		t.Errorf("notifications after a restart and a fix: %q, want %q", said, want)
 	}
 }
 
