@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -54,4 +55,32 @@ func TestRolloutsStartAtZero(t *testing.T) {
 	if v, _ := rollouts(t, m, "testing", "ok"); v != 0 {
 		t.Errorf("ok = %v after a restart, want 0: a restart is no rollout", v)
 	}
+}
+
+// wbd_build_info names the running wbd, at 1, as exporters do.
+func TestBuildInfo(t *testing.T) {
+	m := New(func() View { return View{} })
+	m.SetBuild(Build{Version: "v1.2.3", Revision: "0123abc", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "amd64", Compose: "v5.6.0"})
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "wbd_build_info" {
+			continue
+		}
+		if len(f.Metric) != 1 || f.Metric[0].Gauge.GetValue() != 1 {
+			t.Fatalf("wbd_build_info: %v, want one series at 1", f.Metric)
+		}
+		got := map[string]string{}
+		for _, l := range f.Metric[0].Label {
+			got[l.GetName()] = l.GetValue()
+		}
+		want := map[string]string{"version": "v1.2.3", "revision": "0123abc", "goversion": "go1.26.8", "goos": "linux", "goarch": "amd64", "compose": "v5.6.0"}
+		if !maps.Equal(got, want) {
+			t.Errorf("labels %v, want %v", got, want)
+		}
+		return
+	}
+	t.Fatal("no wbd_build_info")
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -156,6 +157,8 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 		m        = metrics.New(func() metrics.View { return r.Snapshot().Metrics() })
 		notifier *notify.Notifier
 	)
+	v := buildVersion()
+	m.SetBuild(metrics.Build{Version: v.Version, Revision: v.Revision, GoVersion: v.Go, GoOS: runtime.GOOS, GoArch: runtime.GOARCH, Compose: v.Compose})
 	if f.notifyURL != "" {
 		notifier = notify.New(f.notifyURL, notify.Options{Logger: log})
 		seedNotifier(g, notifier, log)

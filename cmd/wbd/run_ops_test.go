@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -101,6 +102,7 @@ func TestRunOperatorsView(t *testing.T) {
 		{"wbd_rollouts_total", []string{"instance", x.name, "result", "rolled_back"}, 1},
 		{"wbd_config_valid", nil, 1},
 		{"wbd_engine_up", []string{"host", "local"}, 1},
+		{"wbd_build_info", []string{"goversion", runtime.Version(), "goos", runtime.GOOS, "goarch", runtime.GOARCH}, 1},
 	} {
 		if got := metricValue(fams, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
