@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // text is the message a person reads.
@@ -33,8 +35,8 @@ func text(m Message) string {
 			fmt.Fprintf(&b, "; it runs revision %d again", m.Revision)
 		}
 	}
-	if m.Host != "" {
-		fmt.Fprintf(&b, " (host %s)", m.Host)
+	if m.Host != "" && m.Host != spec.LocalName {
+		fmt.Fprintf(&b, " (host %s)", m.Host) // most run on one host: the text names the others only
 	}
 	if m.Detail != "" {
 		fmt.Fprintf(&b, ": %s", m.Detail)

@@ -35,7 +35,7 @@ const (
 type Message struct {
 	Text     string    `json:"text"`
 	Instance string    `json:"instance"`
-	Host     string    `json:"host,omitempty"`
+	Host     string    `json:"host"` // as wbd names engines: "local" for the default one
 	State    State     `json:"state"`
 	Previous State     `json:"previous,omitempty"`
 	Result   string    `json:"result"`

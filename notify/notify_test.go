@@ -200,6 +200,11 @@ func TestOrdinaryRolloutsAreAllHeard(t *testing.T) {
 	if want := []string{"ready 1", "ready 2", "failed 2", "recovered 3", "rolled_back 3", "rolled_back 3"}; !slices.Equal(said, want) {
 		t.Errorf("messages %q, want %q", said, want)
 	}
+	// Its engine is "local", as wbd names the default one everywhere; the
+	// text names only other hosts.
+	if got[0].Host != "local" || strings.Contains(got[0].Text, "(host") {
+		t.Errorf("host %q, text %q: want local, and not in the text", got[0].Host, got[0].Text)
+	}
 	if got := sentinel(t, r, n, "s", 7); len(of("testing", got)) != 6 {
 		t.Errorf("%d messages, want 6: a rollback held on every pass is one", len(of("testing", got)))
 	}
@@ -210,14 +215,16 @@ func TestARollbackAndItsRecovery(t *testing.T) {
 	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	n := start(t, r, c)
 	n.Observe(st(reconcile.ResultInSync, 1, ""))
-	n.Observe(st(reconcile.ResultRolledBack, 1, "revision 2 failed and was rolled back"))
+	rb := st(reconcile.ResultRolledBack, 1, "revision 2 failed and was rolled back")
+	rb.Host = "ssh://box2"
+	n.Observe(rb)
 	n.Observe(st(reconcile.ResultRolledBack, 1, "revision 2 failed and was rolled back")) // held on every pass
 	n.Observe(st(reconcile.ResultApplied, 3, "app recreated"))                            // the file fixed
 	got := r.waitFor(t, 2)
 	if got[0].State != RolledBack || got[1].State != Recovered || got[1].Revision != 3 {
 		t.Fatalf("%+v", got)
 	}
-	if !strings.Contains(got[0].Text, "rolled back; it runs revision 1 again") {
+	if !strings.Contains(got[0].Text, "rolled back; it runs revision 1 again (host ssh://box2)") || got[0].Host != "ssh://box2" {
 		t.Errorf("text %q", got[0].Text)
 	}
 }

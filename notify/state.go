@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/wbd-dev/wbd/reconcile"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // pos is where an instance stands, as messages tell it: its state, the
@@ -103,7 +104,7 @@ func (n *Notifier) Observe(st reconcile.InstanceStatus) {
 	if state == Ready && (prev.state == Failed || prev.state == RolledBack) {
 		kind = Recovered
 	}
-	m := Message{Instance: st.Instance, Host: st.Host, State: kind, Previous: prev.state, Result: string(st.Result),
+	m := Message{Instance: st.Instance, Host: spec.HostName(st.Host), State: kind, Previous: prev.state, Result: string(st.Result),
 		Revision: st.Revision, Time: now.UTC(), Detail: detail(st)}
 	in.pending, in.flap = &m, flap
 	in.changes++

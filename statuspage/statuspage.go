@@ -19,6 +19,7 @@ import (
 
 // Page is what the page shows, and what /status.json holds.
 type Page struct {
+	// Daemon is the daemon's view, its engines named as Shown names them.
 	Daemon *reconcile.Status `json:"daemon"`
 	// Events are the newest of the root's events log, newest first.
 	Events []events.Event `json:"events"`
@@ -76,7 +77,7 @@ type handler struct {
 }
 
 func (h *handler) data() Page {
-	p := Page{Daemon: h.snapshot(), Events: []events.Event{}}
+	p := Page{Daemon: Shown(h.snapshot()), Events: []events.Event{}}
 	if p.Daemon.Root == "" {
 		return p
 	}

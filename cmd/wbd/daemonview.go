@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wbd-dev/wbd/reconcile"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // statusOfInvalidFile is wbd status when the file does not load or
@@ -47,7 +48,7 @@ func engineOf(d *reconcile.Status, host string) *reconcile.HostStatus {
 	if d == nil {
 		return nil
 	}
-	key := reconcile.RedactHost(reconcile.HostKey(host))
+	key := spec.HostName(reconcile.HostKey(host)) // as daemonStatus names it
 	for i := range d.Hosts {
 		if d.Hosts[i].Host == key {
 			return &d.Hosts[i]

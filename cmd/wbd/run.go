@@ -21,6 +21,8 @@ import (
 	"github.com/wbd-dev/wbd/metrics"
 	"github.com/wbd-dev/wbd/notify"
 	"github.com/wbd-dev/wbd/reconcile"
+	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/statuspage"
 	"github.com/wbd-dev/wbd/watch"
 	"golang.org/x/sync/errgroup"
 )
@@ -324,8 +326,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want auto, text, json or journal", format)
 }
 
-// daemonStatus is the running daemon's view of root, or nil when no daemon
-// runs for it. For wbd status.
+// daemonStatus is the running daemon's view of root, its engines named as
+// everywhere else, or nil when no daemon runs for it. For wbd status.
 func daemonStatus(root string) *reconcile.Status {
 	if !reconcile.Running(root) {
 		return nil
@@ -334,7 +336,7 @@ func daemonStatus(root string) *reconcile.Status {
 	if err != nil {
 		return nil
 	}
-	return s
+	return statuspage.Shown(s)
 }
 
 // printDaemonStatus writes the daemon's view below wbd status's table:
@@ -350,7 +352,7 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 	}
 	for _, h := range s.Hosts {
 		if h.Known && !h.Up {
-			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", dash(reconcile.RedactHost(h.Host)), ago(now, h.Since), reconcile.RedactHost(h.Error))
+			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", spec.HostName(h.Host), ago(now, h.Since), reconcile.RedactHost(h.Error))
 		}
 	}
 	for _, in := range s.Instances {

@@ -136,8 +136,24 @@ func TestRunOperatorsView(t *testing.T) {
 	if len(story) < 4 || story[0] != "ok 0>1" || story[1] != "ok 1>2" || story[len(story)-1] != "rolled_back 2>2" {
 		t.Errorf("events %q, want ok 0>1, ok 1>2, failed 2>2..., rolled_back 2>2", story)
 	}
+	// The engine is "local" wherever an operator reads it: the metrics
+	// above, /status.json and wbd status --json.
+	waitPage(t, d, base, 10*time.Second, "the engine named local in /status.json", func(p statuspage.Page) bool {
+		in := p.Daemon.Instance(x.name)
+		return in != nil && in.Host == "local" && len(p.Daemon.Hosts) == 1 && p.Daemon.Hosts[0].Host == "local"
+	})
+	out, _ := exec.Command("wbd", "-f", w.file, "status", x.name, "--json").Output()
+	var sts []struct {
+		Host   string `json:"host"`
+		Engine struct {
+			Host string `json:"host"`
+		} `json:"engine"`
+	}
+	if err := json.Unmarshal(out, &sts); err != nil || len(sts) != 1 || sts[0].Host != "local" || sts[0].Engine.Host != "local" {
+		t.Errorf("wbd status --json names the engine %+v (%v), want local:\n%s", sts, err, out)
+	}
 	// wbd events reads the same.
-	out, err := exec.Command("wbd", "-f", w.file, "events", x.name).CombinedOutput()
+	out, err = exec.Command("wbd", "-f", w.file, "events", x.name).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "rolled_back") || !strings.Contains(string(out), "daemon (pid") {
 		t.Errorf("wbd events: %v\n%s", err, out)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/reconcile"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -41,7 +42,9 @@ root, not by a PID.`,
 
 type instanceStatus struct {
 	Instance string `json:"instance"`
-	Host     string `json:"host,omitempty"`
+	// Host is its engine as wbd names it everywhere: "local" for the
+	// default one, else the endpoint without user or password.
+	Host string `json:"host,omitempty"`
 	revState
 	Services []serviceStatus `json:"services"`
 	Error    string          `json:"error,omitempty"`
@@ -88,7 +91,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 	var out []instanceStatus
 	var errs []error
 	for _, in := range ins {
-		st := instanceStatus{Instance: in.Name, Host: reconcile.RedactHost(in.Host), Services: []serviceStatus{}}
+		st := instanceStatus{Instance: in.Name, Host: spec.HostName(in.Host), Services: []serviceStatus{}}
 		if daemon != nil {
 			st.Daemon = daemon.Instance(in.Name)
 			st.ConfigError = daemon.Config.Error
