@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/revision"
@@ -70,7 +69,7 @@ func runHistory(_ context.Context, g *globals, name string, asJSON bool, stdout,
 		return nil
 	}
 	cur := h.Current()
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "REV\tTIME\tBY\tVERDICT\tCHANGES")
 	for _, r := range h {
 		mark := " "

@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -364,7 +363,7 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 			fmt.Fprintf(w, "in progress: %s %s since %s (began %s)%s\n", in.Instance, p.Step, ago(now, &p.StepSince), ago(now, &p.Since), detail)
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "INSTANCE\tRESULT\tMATCHES FILE\tLAST RECONCILE\tNEXT ATTEMPT\tDETAIL / LAST ERROR")
 	for _, in := range s.Instances {
 		matches := map[bool]string{true: "yes", false: "no"}[in.InSync]

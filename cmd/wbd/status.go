@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -134,7 +133,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 }
 
 func printStatus(w io.Writer, sts []instanceStatus) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "INSTANCE\tREV\tSERVICE\tCONTAINER\tSTATE\tHEALTH\tIMAGE\tMATCHES FILE\tSINCE")
 	var notes []string
 	for _, st := range sts {
