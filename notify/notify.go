@@ -20,6 +20,16 @@ import (
 	"time"
 )
 
+// Log keys.
+const (
+	keyNotify   = "notify"
+	keyInstance = "instance"
+	keyState    = "state"
+	keyAttempt  = "attempt"
+	keyAttempts = "attempts"
+	keyError    = "error"
+)
+
 // State is what a message says an instance became.
 type State string
 
@@ -112,7 +122,7 @@ func New(u string, opts Options) *Notifier {
 	if opts.Queue <= 0 {
 		opts.Queue = 100
 	}
-	return &Notifier{url: u, opts: opts, log: opts.Logger.With("notify", redactURL(u)),
+	return &Notifier{url: u, opts: opts, log: opts.Logger.With(keyNotify, redactURL(u)),
 		inst: map[string]*instance{}, queue: make(chan Message, opts.Queue), wake: make(chan struct{}, 1)}
 }
 

@@ -169,7 +169,7 @@ func (n *Notifier) flush(name string, in *instance, now time.Time) {
 	select {
 	case n.queue <- *m:
 	default:
-		n.log.Warn("notification dropped: too many waiting", "instance", name, "state", m.State)
+		n.log.Warn("notification dropped: too many waiting", keyInstance, name, keyState, m.State)
 	}
 }
 

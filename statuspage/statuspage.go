@@ -37,6 +37,8 @@ type Options struct {
 	Now    func() time.Time
 }
 
+const keyError = "error" // the log key of an error
+
 //go:embed page.html.tmpl
 var files embed.FS
 
@@ -97,7 +99,7 @@ func (h *handler) json(w http.ResponseWriter, _ *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(h.data()); err != nil {
-		h.opts.Logger.Debug("status page: writing /status.json", "error", err)
+		h.opts.Logger.Debug("status page: writing /status.json", keyError, err)
 	}
 }
 
@@ -119,7 +121,7 @@ func (h *handler) html(w http.ResponseWriter, req *http.Request) {
 		v.Refresh = n
 	}
 	if err := page.Execute(w, v); err != nil {
-		h.opts.Logger.Debug("status page: rendering", "error", err)
+		h.opts.Logger.Debug("status page: rendering", keyError, err)
 	}
 }
 

@@ -217,7 +217,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 	}
 	done := make(chan error, 1)
 	go func() { done <- eg.Wait() }()
-	log.Info("wbd run started", "file", g.file, "pid", os.Getpid(), "parallel", f.parallel, "resync", f.resync)
+	log.Info("wbd run started", keyFile, g.file, keyPID, os.Getpid(), keyParallel, f.parallel, keyResync, f.resync)
 
 	var (
 		stopping = soft.Done()
@@ -235,7 +235,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 		case <-stopping:
 			stopping = nil
 			sd.notify(daemon.SdNotifyStopping)
-			log.Info("stopping: letting the operation in flight finish", "deadline", f.shutdownTimeout)
+			log.Info("stopping: letting the operation in flight finish", keyDeadline, f.shutdownTimeout)
 			deadline = time.After(f.shutdownTimeout + 5*time.Second)
 		case <-deadline:
 			return fmt.Errorf("shutdown deadline of %s passed; exiting with the operation in flight unfinished", f.shutdownTimeout)
@@ -247,10 +247,10 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 				w.Reload()
 			case !signaled:
 				signaled = true
-				log.Info("signal received", "signal", s.String())
+				log.Info("signal received", keySignal, s.String())
 				stop()
 			default:
-				log.Warn("second signal: exiting now", "signal", s.String())
+				log.Warn("second signal: exiting now", keySignal, s.String())
 				return errors.New("stopped by a second signal; the operation in flight was abandoned")
 			}
 		}
@@ -270,7 +270,7 @@ func seedNotifier(g *globals, n *notify.Notifier, log *slog.Logger) {
 	case errors.Is(err, fs.ErrNotExist):
 		return // no daemon ran for this root yet
 	case err != nil:
-		log.Warn("the last daemon's view is unreadable; notifications start from nothing", "error", err)
+		log.Warn("the last daemon's view is unreadable; notifications start from nothing", keyError, err)
 		return
 	}
 	n.Seed(s)
