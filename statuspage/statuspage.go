@@ -44,7 +44,7 @@ var files embed.FS
 
 var page = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
 	"ago":   ago,
-	"until": until,
+	"until": Until,
 	"since": since,
 	"rev":   rev,
 	"dur":   dur,
@@ -125,25 +125,18 @@ func (h *handler) html(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// ago is how long before now t was: "12s ago"; "-" for none.
-func ago(now time.Time, t any) string {
-	var at time.Time
-	switch t := t.(type) {
-	case time.Time:
-		at = t
-	case *time.Time:
-		if t != nil {
-			at = *t
-		}
-	}
-	if at.IsZero() {
+// Ago is how long before now t was, as the page and wbd status read it:
+// "12s ago", minutes past an hour ("2h5m0s ago"); "-" for none.
+func Ago(now time.Time, t *time.Time) string {
+	if t == nil || t.IsZero() {
 		return "-"
 	}
-	return since(now, at) + " ago"
+	return since(now, *t) + " ago"
 }
 
-// until is how long after now t comes: "in 12s"; "now" once it is due.
-func until(now time.Time, t *time.Time) string {
+// Until is how long after now t comes: "in 12s"; "now" once it is due;
+// "-" for none.
+func Until(now time.Time, t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return "-"
 	}
@@ -151,6 +144,17 @@ func until(now time.Time, t *time.Time) string {
 		return "now"
 	}
 	return "in " + since(*t, now)
+}
+
+// ago is Ago for the template, which has times and pointers to them.
+func ago(now time.Time, t any) string {
+	switch t := t.(type) {
+	case time.Time:
+		return Ago(now, &t)
+	case *time.Time:
+		return Ago(now, t)
+	}
+	return "-"
 }
 
 // since is now - t, rounded to what a person reads.

@@ -116,11 +116,11 @@ func TestTimesReadAsAPersonReadsThem(t *testing.T) {
 		t    *time.Time
 		want string
 	}{
-		{until, at(18 * time.Second), "in 18s"},
-		{until, at(90 * time.Minute), "in 1h30m0s"},
-		{until, at(-time.Second), "now"}, // due: the daemon is at it
-		{until, at(400 * time.Millisecond), "now"},
-		{until, nil, "-"},
+		{Until, at(18 * time.Second), "in 18s"},
+		{Until, at(90 * time.Minute), "in 1h30m0s"},
+		{Until, at(-time.Second), "now"}, // due: the daemon is at it
+		{Until, at(400 * time.Millisecond), "now"},
+		{Until, nil, "-"},
 		{func(now time.Time, t *time.Time) string { return ago(now, t) }, at(-42 * time.Second), "42s ago"},
 		{func(now time.Time, t *time.Time) string { return ago(now, t) }, nil, "-"},
 	} {

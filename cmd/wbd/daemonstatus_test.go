@@ -134,3 +134,20 @@ func TestDaemonStatusNamesTheEngineDown(t *testing.T) {
 		t.Errorf("printed:\n%s", out.String())
 	}
 }
+
+// wbd status reads times as the status page does: to the minute past an
+// hour, and a time a moment ahead of this clock as 0s ago, not -2s ago.
+func TestDaemonStatusReadsTimesAsThePage(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	began := now.Add(-(time.Hour + 2*time.Minute + 3*time.Second))
+	var out strings.Builder
+	printDaemonStatus(&out, &reconcile.Status{PID: 1, Updated: now.Add(2 * time.Second), Instances: []reconcile.InstanceStatus{
+		{Instance: "testing", InFile: true, Result: reconcile.ResultInSync, LastReconcile: &began,
+			InProgress: &reconcile.Progress{Step: "pulling", Since: began, StepSince: began}}}}, now)
+	for _, want := range []string{"updated 0s ago)", "in progress: testing pulling since 1h2m0s ago (began 1h2m0s ago)",
+		"testing   in-sync  no            1h2m0s ago      -"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("wbd status lacks %q:\n%s", want, out.String())
+		}
+	}
+}

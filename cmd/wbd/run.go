@@ -344,14 +344,14 @@ func daemonStatus(root string) *reconcile.Status {
 //	INSTANCE  RESULT   MATCHES FILE  LAST RECONCILE  NEXT ATTEMPT  DETAIL / LAST ERROR
 //	testing   in-sync  yes           12s ago         -             matches the file
 func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
-	fmt.Fprintf(w, "\nDAEMON (pid %d, file %s, updated %s)\n", s.PID, s.File, ago(now, &s.Updated))
+	fmt.Fprintf(w, "\nDAEMON (pid %d, file %s, updated %s)\n", s.PID, s.File, statuspage.Ago(now, &s.Updated))
 	if s.Config.Error != "" {
 		fmt.Fprintf(w, "file invalid since %s, last valid configuration (read %s) in force: %s\n",
-			ago(now, s.Config.ErrorSince), ago(now, &s.Config.Loaded), s.Config.Error)
+			statuspage.Ago(now, s.Config.ErrorSince), statuspage.Ago(now, &s.Config.Loaded), s.Config.Error)
 	}
 	for _, h := range s.Hosts {
 		if h.Known && !h.Up {
-			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", spec.HostName(h.Host), ago(now, h.Since), reconcile.RedactHost(h.Error))
+			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", spec.HostName(h.Host), statuspage.Ago(now, h.Since), reconcile.RedactHost(h.Error))
 		}
 	}
 	for _, in := range s.Instances {
@@ -360,7 +360,7 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 			if p.Detail != "" {
 				detail = ": " + p.Detail
 			}
-			fmt.Fprintf(w, "in progress: %s %s since %s (began %s)%s\n", in.Instance, p.Step, ago(now, &p.StepSince), ago(now, &p.Since), detail)
+			fmt.Fprintf(w, "in progress: %s %s since %s (began %s)%s\n", in.Instance, p.Step, statuspage.Ago(now, &p.StepSince), statuspage.Ago(now, &p.Since), detail)
 		}
 	}
 	tw := newTable(w)
@@ -374,21 +374,7 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 		if in.LastError != "" && !in.InSync {
 			detail = in.LastError
 		}
-		next := "-"
-		if in.NextAttempt != nil {
-			next = "now" // due: the daemon is at it, or about to be
-			if d := in.NextAttempt.Sub(now).Round(time.Second); d > 0 {
-				next = "in " + d.String()
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, ago(now, in.LastReconcile), next, firstLine(dash(reconcile.RedactHost(detail))))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, statuspage.Ago(now, in.LastReconcile), statuspage.Until(now, in.NextAttempt), firstLine(dash(reconcile.RedactHost(detail))))
 	}
 	tw.Flush()
-}
-
-func ago(now time.Time, t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return "-"
-	}
-	return now.Sub(*t).Round(time.Second).String() + " ago"
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/reconcile"
 	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/statuspage"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -123,16 +124,17 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 			return err
 		}
 	} else {
-		printStatus(stdout, out)
+		now := time.Now()
+		printStatus(stdout, out, now)
 		printPullStatus(stdout, out)
 		if daemon != nil {
-			printDaemonStatus(stdout, daemon, time.Now())
+			printDaemonStatus(stdout, daemon, now)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func printStatus(w io.Writer, sts []instanceStatus) {
+func printStatus(w io.Writer, sts []instanceStatus, now time.Time) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "INSTANCE\tREV\tSERVICE\tCONTAINER\tSTATE\tHEALTH\tIMAGE\tMATCHES FILE\tSINCE")
 	var notes []string
@@ -149,14 +151,11 @@ func printStatus(w io.Writer, sts []instanceStatus) {
 			continue
 		}
 		for _, s := range st.Services {
-			matches, since := "-", "-"
+			matches := "-"
 			if s.Matches != nil {
 				matches = map[bool]string{true: "yes", false: "no"}[*s.Matches]
 			}
-			if s.Since != nil {
-				since = time.Since(*s.Since).Round(time.Second).String() + " ago"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Instance, rev, s.Service, dash(s.Container), s.State, dash(s.Health), dash(s.Image), matches, since)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Instance, rev, s.Service, dash(s.Container), s.State, dash(s.Health), dash(s.Image), matches, statuspage.Ago(now, s.Since))
 		}
 	}
 	tw.Flush()
