@@ -5,19 +5,20 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/wbd-dev/wbd/events"
 )
 
-// rollouts is the value of wbd_rollouts_total for instance and result, and
-// whether that series is exposed at all.
-func rollouts(t *testing.T, m *Metrics, instance, result string) (float64, bool) {
+// series is every series of the metric name, each with its labels.
+func series(t *testing.T, m *Metrics, name string) map[*dto.Metric]map[string]string {
 	t.Helper()
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[*dto.Metric]map[string]string{}
 	for _, f := range fams {
-		if f.GetName() != "wbd_rollouts_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, s := range f.Metric {
@@ -25,9 +26,19 @@ func rollouts(t *testing.T, m *Metrics, instance, result string) (float64, bool)
 			for _, l := range s.Label {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["instance"] == instance && labels["result"] == result {
-				return s.Counter.GetValue(), true
-			}
+			out[s] = labels
+		}
+	}
+	return out
+}
+
+// rollouts is the value of wbd_rollouts_total for instance and result, and
+// whether that series is exposed at all.
+func rollouts(t *testing.T, m *Metrics, instance, result string) (float64, bool) {
+	t.Helper()
+	for s, labels := range series(t, m, "wbd_rollouts_total") {
+		if labels["instance"] == instance && labels["result"] == result {
+			return s.Counter.GetValue(), true
 		}
 	}
 	return 0, false
@@ -61,26 +72,14 @@ func TestRolloutsStartAtZero(t *testing.T) {
 func TestBuildInfo(t *testing.T) {
 	m := New(func() View { return View{} })
 	m.SetBuild(Build{Version: "v1.2.3", Revision: "0123abc", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "amd64", Compose: "v5.6.0"})
-	fams, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
+	got := series(t, m, "wbd_build_info")
+	if len(got) != 1 {
+		t.Fatalf("wbd_build_info: %v, want one series", got)
 	}
-	for _, f := range fams {
-		if f.GetName() != "wbd_build_info" {
-			continue
+	want := map[string]string{"version": "v1.2.3", "revision": "0123abc", "goversion": "go1.26.8", "goos": "linux", "goarch": "amd64", "compose": "v5.6.0"}
+	for s, labels := range got {
+		if s.Gauge.GetValue() != 1 || !maps.Equal(labels, want) {
+			t.Errorf("wbd_build_info%v = %v, want %v at 1", labels, s.Gauge.GetValue(), want)
 		}
-		if len(f.Metric) != 1 || f.Metric[0].Gauge.GetValue() != 1 {
-			t.Fatalf("wbd_build_info: %v, want one series at 1", f.Metric)
-		}
-		got := map[string]string{}
-		for _, l := range f.Metric[0].Label {
-			got[l.GetName()] = l.GetValue()
-		}
-		want := map[string]string{"version": "v1.2.3", "revision": "0123abc", "goversion": "go1.26.8", "goos": "linux", "goarch": "amd64", "compose": "v5.6.0"}
-		if !maps.Equal(got, want) {
-			t.Errorf("labels %v, want %v", got, want)
-		}
-		return
 	}
-	t.Fatal("no wbd_build_info")
 }
