@@ -38,12 +38,23 @@ type Host struct {
 	Up   bool
 }
 
+// Build is the running binary, as wbd_build_info labels it.
+type Build struct {
+	Version   string // wbd's
+	Revision  string // the commit it was built from
+	GoVersion string
+	GoOS      string
+	GoArch    string
+	Compose   string // the version of the compose library it links
+}
+
 // Metrics holds wbd's metrics in a registry of its own.
 type Metrics struct {
 	reg        *prometheus.Registry
 	reconciles *prometheus.CounterVec
 	duration   prometheus.Histogram
 	rollouts   *prometheus.CounterVec
+	build      *prometheus.GaugeVec
 }
 
 const namespace = "wbd"
@@ -65,13 +76,25 @@ func New(view func() View) *Metrics {
 			Namespace: namespace, Name: "rollouts_total",
 			Help: "Changes the daemon made to an instance (its events log's apply events), by result: ok, rolled_back or failed.",
 		}, []string{"instance", "result"}),
+		build: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "build_info",
+			Help: "The wbd that runs: its version, commit, Go and compose library; always 1.",
+		}, []string{"version", "revision", "goversion", "goos", "goarch", "compose"}),
 	}
-	m.reg.MustRegister(m.reconciles, m.duration, m.rollouts,
+	m.reg.MustRegister(m.reconciles, m.duration, m.rollouts, m.build,
 		&viewCollector{view: view},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// SetBuild says which wbd runs: wbd_build_info with b's labels, at 1, as
+// Prometheus' exporters have it, so that a query or a dashboard can tell
+// which version runs where (and join it to any other series).
+func (m *Metrics) SetBuild(b Build) {
+	m.build.Reset()
+	m.build.WithLabelValues(b.Version, b.Revision, b.GoVersion, b.GoOS, b.GoArch, b.Compose).Set(1)
 }
 
 // Handler serves the metrics in the text or protobuf exposition format.

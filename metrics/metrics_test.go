@@ -1,22 +1,24 @@
 package metrics
 
 import (
+	"maps"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/wbd-dev/wbd/events"
 )
 
-// rollouts is the value of wbd_rollouts_total for instance and result, and
-// whether that series is exposed at all.
-func rollouts(t *testing.T, m *Metrics, instance, result string) (float64, bool) {
+// series is every series of the metric name, each with its labels.
+func series(t *testing.T, m *Metrics, name string) map[*dto.Metric]map[string]string {
 	t.Helper()
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[*dto.Metric]map[string]string{}
 	for _, f := range fams {
-		if f.GetName() != "wbd_rollouts_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, s := range f.Metric {
@@ -24,9 +26,19 @@ func rollouts(t *testing.T, m *Metrics, instance, result string) (float64, bool)
 			for _, l := range s.Label {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["instance"] == instance && labels["result"] == result {
-				return s.Counter.GetValue(), true
-			}
+			out[s] = labels
+		}
+	}
+	return out
+}
+
+// rollouts is the value of wbd_rollouts_total for instance and result, and
+// whether that series is exposed at all.
+func rollouts(t *testing.T, m *Metrics, instance, result string) (float64, bool) {
+	t.Helper()
+	for s, labels := range series(t, m, "wbd_rollouts_total") {
+		if labels["instance"] == instance && labels["result"] == result {
+			return s.Counter.GetValue(), true
 		}
 	}
 	return 0, false
@@ -53,5 +65,21 @@ func TestRolloutsStartAtZero(t *testing.T) {
 	}
 	if v, _ := rollouts(t, m, "testing", "ok"); v != 0 {
 		t.Errorf("ok = %v after a restart, want 0: a restart is no rollout", v)
+	}
+}
+
+// wbd_build_info names the running wbd, at 1, as exporters do.
+func TestBuildInfo(t *testing.T) {
+	m := New(func() View { return View{} })
+	m.SetBuild(Build{Version: "v1.2.3", Revision: "0123abc", GoVersion: "go1.26.8", GoOS: "linux", GoArch: "amd64", Compose: "v5.6.0"})
+	got := series(t, m, "wbd_build_info")
+	if len(got) != 1 {
+		t.Fatalf("wbd_build_info: %v, want one series", got)
+	}
+	want := map[string]string{"version": "v1.2.3", "revision": "0123abc", "goversion": "go1.26.8", "goos": "linux", "goarch": "amd64", "compose": "v5.6.0"}
+	for s, labels := range got {
+		if s.Gauge.GetValue() != 1 || !maps.Equal(labels, want) {
+			t.Errorf("wbd_build_info%v = %v, want %v at 1", labels, s.Gauge.GetValue(), want)
+		}
 	}
 }

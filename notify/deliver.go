@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/wbd-dev/wbd/spec"
 )
 
 // text is the message a person reads.
@@ -33,8 +35,8 @@ func text(m Message) string {
 			fmt.Fprintf(&b, "; it runs revision %d again", m.Revision)
 		}
 	}
-	if m.Host != "" {
-		fmt.Fprintf(&b, " (host %s)", m.Host)
+	if m.Host != "" && m.Host != spec.LocalName {
+		fmt.Fprintf(&b, " (host %s)", m.Host) // most run on one host: the text names the others only
 	}
 	if m.Detail != "" {
 		fmt.Fprintf(&b, ": %s", m.Detail)
@@ -49,26 +51,26 @@ func text(m Message) string {
 func (n *Notifier) deliver(ctx context.Context, m Message) {
 	body, err := json.Marshal(m)
 	if err != nil {
-		n.log.Error("notification not encoded", "instance", m.Instance, "error", err)
+		n.log.Error("notification not encoded", keyInstance, m.Instance, keyError, err)
 		return
 	}
 	wait := n.opts.Backoff
 	for attempt := 1; ; attempt++ {
 		err, again := n.post(ctx, body)
 		if err == nil {
-			n.log.Debug("notification sent", "instance", m.Instance, "state", m.State)
+			n.log.Debug("notification sent", keyInstance, m.Instance, keyState, m.State)
 			return
 		}
 		if !again || attempt >= n.opts.Attempts || ctx.Err() != nil {
-			n.log.Warn("notification not delivered", "instance", m.Instance, "state", m.State, "attempts", attempt, "error", err)
+			n.log.Warn("notification not delivered", keyInstance, m.Instance, keyState, m.State, keyAttempts, attempt, keyError, err)
 			return
 		}
-		n.log.Debug("notification failed; trying again", "instance", m.Instance, "attempt", attempt, "error", err)
+		n.log.Debug("notification failed; trying again", keyInstance, m.Instance, keyAttempt, attempt, keyError, err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			n.log.Warn("notification not delivered: stopping", "instance", m.Instance, "state", m.State)
+			n.log.Warn("notification not delivered: stopping", keyInstance, m.Instance, keyState, m.State)
 			return
 		case <-t.C:
 		}

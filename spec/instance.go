@@ -131,6 +131,11 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
 // network and directory names.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
 
+// InstanceDir is the directory of instance name under root: its data, its
+// compose file and its revisions. A command that reads an instance of a
+// root whose file does not parse finds it there too.
+func InstanceDir(root, name string) string { return filepath.Join(root, name) }
+
 // instanceSources remembers where an instance's published ports came from.
 type instanceSources struct {
 	in        *Instance
@@ -152,7 +157,7 @@ func (p *parser) instances(m *yaml.Node, def layer, root string) []*Instance {
 		}
 		own := p.layer(val, field)
 		in, srcs := p.decode(merge(def, own), own, key, field)
-		in.Dir = filepath.Join(root, key.Value)
+		in.Dir = InstanceDir(root, key.Value)
 		all = append(all, srcs)
 	})
 	p.portConflicts(all)

@@ -19,6 +19,7 @@ import (
 
 // Page is what the page shows, and what /status.json holds.
 type Page struct {
+	// Daemon is the daemon's view, its engines named as Shown names them.
 	Daemon *reconcile.Status `json:"daemon"`
 	// Events are the newest of the root's events log, newest first.
 	Events []events.Event `json:"events"`
@@ -36,12 +37,14 @@ type Options struct {
 	Now    func() time.Time
 }
 
+const keyError = "error" // the log key of an error
+
 //go:embed page.html.tmpl
 var files embed.FS
 
 var page = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
 	"ago":   ago,
-	"until": until,
+	"until": Until,
 	"since": since,
 	"rev":   rev,
 	"dur":   dur,
@@ -76,7 +79,7 @@ type handler struct {
 }
 
 func (h *handler) data() Page {
-	p := Page{Daemon: h.snapshot(), Events: []events.Event{}}
+	p := Page{Daemon: Shown(h.snapshot()), Events: []events.Event{}}
 	if p.Daemon.Root == "" {
 		return p
 	}
@@ -96,7 +99,7 @@ func (h *handler) json(w http.ResponseWriter, _ *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(h.data()); err != nil {
-		h.opts.Logger.Debug("status page: writing /status.json", "error", err)
+		h.opts.Logger.Debug("status page: writing /status.json", keyError, err)
 	}
 }
 
@@ -118,29 +121,22 @@ func (h *handler) html(w http.ResponseWriter, req *http.Request) {
 		v.Refresh = n
 	}
 	if err := page.Execute(w, v); err != nil {
-		h.opts.Logger.Debug("status page: rendering", "error", err)
+		h.opts.Logger.Debug("status page: rendering", keyError, err)
 	}
 }
 
-// ago is how long before now t was: "12s ago"; "-" for none.
-func ago(now time.Time, t any) string {
-	var at time.Time
-	switch t := t.(type) {
-	case time.Time:
-		at = t
-	case *time.Time:
-		if t != nil {
-			at = *t
-		}
-	}
-	if at.IsZero() {
+// Ago is how long before now t was, as the page and wbd status read it:
+// "12s ago", minutes past an hour ("2h5m0s ago"); "-" for none.
+func Ago(now time.Time, t *time.Time) string {
+	if t == nil || t.IsZero() {
 		return "-"
 	}
-	return since(now, at) + " ago"
+	return since(now, *t) + " ago"
 }
 
-// until is how long after now t comes: "in 12s"; "now" once it is due.
-func until(now time.Time, t *time.Time) string {
+// Until is how long after now t comes: "in 12s"; "now" once it is due;
+// "-" for none.
+func Until(now time.Time, t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return "-"
 	}
@@ -148,6 +144,17 @@ func until(now time.Time, t *time.Time) string {
 		return "now"
 	}
 	return "in " + since(*t, now)
+}
+
+// ago is Ago for the template, which has times and pointers to them.
+func ago(now time.Time, t any) string {
+	switch t := t.(type) {
+	case time.Time:
+		return Ago(now, &t)
+	case *time.Time:
+		return Ago(now, t)
+	}
+	return "-"
 }
 
 // since is now - t, rounded to what a person reads.

@@ -24,12 +24,13 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 	since := now.Add(-42 * time.Second)
 	next := now.Add(18 * time.Second)
 	st := &reconcile.Status{PID: 99, File: "/etc/wbd/instances.yaml", Root: root, Started: now.Add(-time.Hour),
+		Hosts:  []reconcile.HostStatus{{Host: "", Known: true, Up: true}, {Host: "ssh://box2", Known: true, Up: true}},
 		Config: reconcile.ConfigStatus{Loaded: now.Add(-time.Hour), Error: "instances.yaml:3:1: oops", ErrorSince: &since},
 		Instances: []reconcile.InstanceStatus{
 			{Instance: "testing", InFile: true, Result: reconcile.ResultRolledBack, Ready: true, Revision: 1, LastError: "revision 2 failed"},
 			{Instance: "nigeria", InFile: true, Result: reconcile.ResultInSync, InSync: true, Revision: 4,
 				InProgress: &reconcile.Progress{Step: "applying", Since: since, StepSince: since, Detail: "Container nigeria Starting"}},
-			{Instance: "kenya", InFile: true, Result: reconcile.ResultFailed, LastError: "port 8003 is taken", NextAttempt: &next},
+			{Instance: "kenya", InFile: true, Host: "ssh://box2", Result: reconcile.ResultFailed, LastError: "port 8003 is taken", NextAttempt: &next},
 		}}
 	srv := httptest.NewServer(Handler(func() *reconcile.Status { return st }, Options{Refresh: 2 * time.Second, Now: func() time.Time { return now }}))
 	defer srv.Close()
@@ -52,6 +53,10 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 		`The file is invalid since 42s ago`,
 		`app &lt;exited&gt;`, // escaped
 		`daemon (pid `,
+		`<td><b>testing</b></td>
+<td>local</td>`,
+		`<td><b>kenya</b></td>
+<td>ssh://box2</td>`,
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the page lacks %q", want)
@@ -78,6 +83,16 @@ func TestPageAndJSONShowTheSameView(t *testing.T) {
 	if p.Daemon.Instance("nigeria").InProgress.Step != "applying" || len(p.Events) != 1 || p.Events[0].Result != events.RolledBack || p.Daemon.Config.Error == "" {
 		t.Errorf("status.json = %+v", p)
 	}
+	// The default engine is "local" there, as on the page and in the
+	// metrics; the status file's "" is left as it is.
+	if h := p.Daemon.Hosts; len(h) != 2 || h[0].Host != "local" || h[1].Host != "ssh://box2" ||
+		p.Daemon.Instance("testing").Host != "local" || p.Daemon.Instance("kenya").Host != "ssh://box2" {
+		t.Errorf("status.json names the engines %+v and the instances' %q, %q; want local and ssh://box2",
+			h, p.Daemon.Instance("testing").Host, p.Daemon.Instance("kenya").Host)
+	}
+	if st.Hosts[0].Host != "" || st.Instances[0].Host != "" {
+		t.Error("the daemon's own view was changed")
+	}
 	if res, _ := http.Get(srv.URL + "/?refresh=7"); res != nil {
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
@@ -101,11 +116,11 @@ func TestTimesReadAsAPersonReadsThem(t *testing.T) {
 		t    *time.Time
 		want string
 	}{
-		{until, at(18 * time.Second), "in 18s"},
-		{until, at(90 * time.Minute), "in 1h30m0s"},
-		{until, at(-time.Second), "now"}, // due: the daemon is at it
-		{until, at(400 * time.Millisecond), "now"},
-		{until, nil, "-"},
+		{Until, at(18 * time.Second), "in 18s"},
+		{Until, at(90 * time.Minute), "in 1h30m0s"},
+		{Until, at(-time.Second), "now"}, // due: the daemon is at it
+		{Until, at(400 * time.Millisecond), "now"},
+		{Until, nil, "-"},
 		{func(now time.Time, t *time.Time) string { return ago(now, t) }, at(-42 * time.Second), "42s ago"},
 		{func(now time.Time, t *time.Time) string { return ago(now, t) }, nil, "-"},
 	} {

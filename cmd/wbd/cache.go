@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -99,7 +98,7 @@ func printCacheStats(w io.Writer, name string, s cache.Summary) {
 		prefixes = append(prefixes, p)
 	}
 	sort.Strings(prefixes)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "PREFIX\tKEYS")
 	for _, p := range prefixes {
 		fmt.Fprintf(tw, "%s\t%d\n", p, s.ByPrefix[p])

@@ -73,7 +73,11 @@ func TestStatusOfAnInvalidFileShowsTheDaemon(t *testing.T) {
 		t.Fatalf("%v: %s", err, out.String())
 	}
 	if len(sts) != 1 || sts[0].ConfigError == "" || sts[0].Engine == nil || !sts[0].Engine.Up || sts[0].Daemon.InProgress == nil || sts[0].Revision != 3 {
-		t.Errorf("status --json = %+v", sts)
+		t.Fatalf("status --json = %+v", sts)
+	}
+	// The default engine is "local", as in the metrics and on the page.
+	if sts[0].Host != "local" || sts[0].Engine.Host != "local" || sts[0].Daemon.Host != "local" {
+		t.Errorf("status --json names the engine %q (engine %q, daemon %q), want local", sts[0].Host, sts[0].Engine.Host, sts[0].Daemon.Host)
 	}
 
 	// A file that parses but whose template no longer renders is invalid
@@ -113,6 +117,37 @@ func TestDaemonStatusNextAttempt(t *testing.T) {
 			{Instance: "testing", InFile: true, Result: reconcile.ResultFailed, LastError: "port 8001 is taken", NextAttempt: &next}}}, now)
 		if !regexp.MustCompile(`testing +failed +no +- +` + c.want + ` +port 8001`).MatchString(out.String()) {
 			t.Errorf("next attempt %s from now:\n%s", c.in, out.String())
+		}
+	}
+}
+
+// An engine that does not answer is named as everywhere else, the default
+// one "local".
+func TestDaemonStatusNamesTheEngineDown(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	since := now.Add(-time.Minute)
+	var out strings.Builder
+	printDaemonStatus(&out, &reconcile.Status{PID: 1, Updated: now, Hosts: []reconcile.HostStatus{
+		{Host: "", Known: true, Since: &since, Error: "dial unix /var/run/docker.sock: connect: no such file"},
+		{Host: "tcp://box:2375", Known: true, Up: true}}}, now)
+	if !strings.Contains(out.String(), "engine local does not answer since 1m0s ago: dial unix") || strings.Contains(out.String(), "box") {
+		t.Errorf("printed:\n%s", out.String())
+	}
+}
+
+// wbd status reads times as the status page does: to the minute past an
+// hour, and a time a moment ahead of this clock as 0s ago, not -2s ago.
+func TestDaemonStatusReadsTimesAsThePage(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	began := now.Add(-(time.Hour + 2*time.Minute + 3*time.Second))
+	var out strings.Builder
+	printDaemonStatus(&out, &reconcile.Status{PID: 1, Updated: now.Add(2 * time.Second), Instances: []reconcile.InstanceStatus{
+		{Instance: "testing", InFile: true, Result: reconcile.ResultInSync, LastReconcile: &began,
+			InProgress: &reconcile.Progress{Step: "pulling", Since: began, StepSince: began}}}}, now)
+	for _, want := range []string{"updated 0s ago)", "in progress: testing pulling since 1h2m0s ago (began 1h2m0s ago)",
+		"testing   in-sync  no            1h2m0s ago      -"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("wbd status lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/wbd-dev/wbd/reconcile"
@@ -129,7 +128,7 @@ func outcomeOf(in *spec.Instance, done, summary string, warnings []string, err e
 // printOutcomes writes one summary line per instance and a closing count,
 // and returns an error naming the failed instances.
 func printOutcomes(w io.Writer, verb string, outs []outcome) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	var failed, undone, untouched []string
 	n := 0
 	for _, o := range outs {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -63,7 +62,8 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 		return usagef("--tail %d: want 0 or more", tail)
 	}
 	warn := func(err error) { fmt.Fprintf(stderr, "wbd: warning: %v\n", err) }
-	cfg, root, err := eventsRoot(g, warn)
+	// The log is the root's, not the file's as it is now.
+	cfg, root, err := g.rootToRead(stderr, "the events")
 	if err != nil {
 		return err
 	}
@@ -102,26 +102,6 @@ func runEvents(ctx context.Context, g *globals, name string, follow, asJSON bool
 		return err
 	}
 	return nil
-}
-
-// eventsRoot is the file and the root whose events are shown. The log
-// belongs to the root, not to the file as it is now: when the file is
-// invalid (an edit the daemon refused, say), the events of the root its
-// text names are shown after a warning, with no file.
-func eventsRoot(g *globals, warn func(error)) (*spec.Config, string, error) {
-	cfg, err := g.load()
-	if err == nil {
-		return cfg, cfg.Root, nil
-	}
-	root := ""
-	if !errors.Is(err, fs.ErrNotExist) {
-		root = peekRoot(g.file)
-	}
-	if root == "" {
-		return nil, "", err
-	}
-	warn(fmt.Errorf("%s is invalid; the events of its root %s follow: %s", g.file, root, reconcile.RedactHost(err.Error())))
-	return nil, root, nil
 }
 
 // eventPrinter writes events as a table whose header comes once, or as

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/revision"
+	"github.com/wbd-dev/wbd/spec"
 )
 
 func newHistoryCmd(g *globals) *cobra.Command {
@@ -21,7 +21,9 @@ that changed it, every rollback, with when, by whom, what changed and the
 verdict: healthy, rolled back (the change failed and the instance runs an
 earlier revision again), failed (it could not be undone), or pending (an
 apply in progress, or killed). The current revision is marked with *.
-The last 20 are kept, in {root}/NAME/.wbd/revisions.`,
+The last 20 are kept, in {root}/NAME/.wbd/revisions. They are the root's:
+when the file is invalid, those of the root its text names are shown
+after a warning.`,
 		Example: `  wbd history testing
   wbd history testing --json | jq '.[0].verdict'
   wbd rollback testing --to 3`,
@@ -35,15 +37,22 @@ The last 20 are kept, in {root}/NAME/.wbd/revisions.`,
 }
 
 func runHistory(_ context.Context, g *globals, name string, asJSON bool, stdout, stderr io.Writer) error {
-	cfg, err := g.load()
+	// The revisions are the root's: an invalid file does not hide them.
+	cfg, root, err := g.rootToRead(stderr, "the revisions of "+name)
 	if err != nil {
 		return err
 	}
-	ins, err := selectInstances(cfg, []string{name}, false)
-	if err != nil {
-		return err
+	dir := spec.InstanceDir(root, name)
+	if cfg != nil {
+		ins, err := selectInstances(cfg, []string{name}, false)
+		if err != nil {
+			return err
+		}
+		dir = ins[0].Dir
+	} else if !spec.ValidName(name) {
+		return usagef("%q is not an instance name", name)
 	}
-	h, errs := revision.Open(ins[0].Dir).Load()
+	h, errs := revision.Open(dir).Load()
 	for _, err := range errs {
 		fmt.Fprintf(stderr, "wbd: warning: %s: %v\n", name, err)
 	}
@@ -60,7 +69,7 @@ func runHistory(_ context.Context, g *globals, name string, asJSON bool, stdout,
 		return nil
 	}
 	cur := h.Current()
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := newTable(stdout)
 	fmt.Fprintln(tw, "REV\tTIME\tBY\tVERDICT\tCHANGES")
 	for _, r := range h {
 		mark := " "

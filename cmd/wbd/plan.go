@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/spf13/cobra"
@@ -200,7 +199,7 @@ func leftovers(ctx context.Context, es *engines, cfg *spec.Config) ([]instancePl
 }
 
 func printPlans(w io.Writer, plans []instancePlan) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "INSTANCE\tSERVICE\tCONTAINER\tACTION\tWHY")
 	for _, p := range plans {
 		if p.left {

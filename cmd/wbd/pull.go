@@ -79,9 +79,10 @@ func imagesOf(in *spec.Instance) []string {
 	return append(images, in.Pull...)
 }
 
+// hostName is host in a sentence: "local engine: pulled 3 images".
 func hostName(host string) string {
 	if host == "" {
-		return "local engine"
+		return spec.LocalName + " engine"
 	}
-	return reconcile.RedactHost(host)
+	return spec.HostName(host)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/spec"
@@ -43,7 +42,7 @@ func printPullStatus(w io.Writer, sts []instanceStatus) {
 		return
 	}
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "INSTANCE\tPULLED, NEVER RUN\tPRESENT")
 	for _, st := range sts {
 		for _, p := range st.Pull {

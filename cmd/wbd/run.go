@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -19,6 +20,8 @@ import (
 	"github.com/wbd-dev/wbd/metrics"
 	"github.com/wbd-dev/wbd/notify"
 	"github.com/wbd-dev/wbd/reconcile"
+	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/statuspage"
 	"github.com/wbd-dev/wbd/watch"
 	"golang.org/x/sync/errgroup"
 )
@@ -91,8 +94,10 @@ is appended to {root}/.wbd/events.jsonl ('wbd events'). --metrics-addr
 serves Prometheus metrics at /metrics, a status page at / that refreshes
 itself, and /status.json. --notify-url posts a JSON message with a
 Slack-compatible text when an instance becomes ready, fails, is rolled back
-or recovers: once per change, at most 3 an hour per instance, retried in
-the background.
+or recovers: once per change (a restart starts from the state the status
+file says), at once, retried in the background; an
+instance that flaps (changes back to a state it left less than 10 minutes
+ago) sends at most 3 such changes an hour, then the state it settles in.
 
 Logs are one line per event on stderr; when stderr is the journal
 (JOURNAL_STREAM), they go to the journal with a priority per level and
@@ -153,8 +158,11 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 		m        = metrics.New(func() metrics.View { return r.Snapshot().Metrics() })
 		notifier *notify.Notifier
 	)
+	v := buildVersion()
+	m.SetBuild(metrics.Build{Version: v.Version, Revision: v.Revision, GoVersion: v.Go, GoOS: runtime.GOOS, GoArch: runtime.GOARCH, Compose: v.Compose})
 	if f.notifyURL != "" {
 		notifier = notify.New(f.notifyURL, notify.Options{Logger: log})
+		seedNotifier(g, notifier, log)
 	}
 	retry := reconcile.DefaultRetry
 	retry.Attempts, retry.Window = f.maxFailures, f.failureWindow
@@ -209,7 +217,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 	}
 	done := make(chan error, 1)
 	go func() { done <- eg.Wait() }()
-	log.Info("wbd run started", "file", g.file, "pid", os.Getpid(), "parallel", f.parallel, "resync", f.resync)
+	log.Info("wbd run started", keyFile, g.file, keyPID, os.Getpid(), keyParallel, f.parallel, keyResync, f.resync)
 
 	var (
 		stopping = soft.Done()
@@ -227,7 +235,7 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 		case <-stopping:
 			stopping = nil
 			sd.notify(daemon.SdNotifyStopping)
-			log.Info("stopping: letting the operation in flight finish", "deadline", f.shutdownTimeout)
+			log.Info("stopping: letting the operation in flight finish", keyDeadline, f.shutdownTimeout)
 			deadline = time.After(f.shutdownTimeout + 5*time.Second)
 		case <-deadline:
 			return fmt.Errorf("shutdown deadline of %s passed; exiting with the operation in flight unfinished", f.shutdownTimeout)
@@ -239,14 +247,33 @@ func runRun(ctx context.Context, g *globals, f runFlags, stderr io.Writer) error
 				w.Reload()
 			case !signaled:
 				signaled = true
-				log.Info("signal received", "signal", s.String())
+				log.Info("signal received", keySignal, s.String())
 				stop()
 			default:
-				log.Warn("second signal: exiting now", "signal", s.String())
+				log.Warn("second signal: exiting now", keySignal, s.String())
 				return errors.New("stopped by a second signal; the operation in flight was abandoned")
 			}
 		}
 	}
+}
+
+// seedNotifier starts the notifier where the daemon before this one left
+// the root's instances, as its status file says (read before this daemon
+// writes its own): a restart sends only what changes from there.
+func seedNotifier(g *globals, n *notify.Notifier, log *slog.Logger) {
+	_, root, _ := g.loadRoot()
+	if root == "" {
+		return
+	}
+	s, err := reconcile.ReadStatus(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return // no daemon ran for this root yet
+	case err != nil:
+		log.Warn("the last daemon's view is unreadable; notifications start from nothing", keyError, err)
+		return
+	}
+	n.Seed(s)
 }
 
 // newLogger logs one line per event to w. When w is the journal's stream
@@ -298,8 +325,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want auto, text, json or journal", format)
 }
 
-// daemonStatus is the running daemon's view of root, or nil when no daemon
-// runs for it. For wbd status.
+// daemonStatus is the running daemon's view of root, its engines named as
+// everywhere else, or nil when no daemon runs for it. For wbd status.
 func daemonStatus(root string) *reconcile.Status {
 	if !reconcile.Running(root) {
 		return nil
@@ -308,7 +335,7 @@ func daemonStatus(root string) *reconcile.Status {
 	if err != nil {
 		return nil
 	}
-	return s
+	return statuspage.Shown(s)
 }
 
 // printDaemonStatus writes the daemon's view below wbd status's table:
@@ -317,14 +344,14 @@ func daemonStatus(root string) *reconcile.Status {
 //	INSTANCE  RESULT   MATCHES FILE  LAST RECONCILE  NEXT ATTEMPT  DETAIL / LAST ERROR
 //	testing   in-sync  yes           12s ago         -             matches the file
 func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
-	fmt.Fprintf(w, "\nDAEMON (pid %d, file %s, updated %s)\n", s.PID, s.File, ago(now, &s.Updated))
+	fmt.Fprintf(w, "\nDAEMON (pid %d, file %s, updated %s)\n", s.PID, s.File, statuspage.Ago(now, &s.Updated))
 	if s.Config.Error != "" {
 		fmt.Fprintf(w, "file invalid since %s, last valid configuration (read %s) in force: %s\n",
-			ago(now, s.Config.ErrorSince), ago(now, &s.Config.Loaded), s.Config.Error)
+			statuspage.Ago(now, s.Config.ErrorSince), statuspage.Ago(now, &s.Config.Loaded), s.Config.Error)
 	}
 	for _, h := range s.Hosts {
 		if h.Known && !h.Up {
-			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", dash(reconcile.RedactHost(h.Host)), ago(now, h.Since), reconcile.RedactHost(h.Error))
+			fmt.Fprintf(w, "engine %s does not answer since %s: %s\n", spec.HostName(h.Host), statuspage.Ago(now, h.Since), reconcile.RedactHost(h.Error))
 		}
 	}
 	for _, in := range s.Instances {
@@ -333,10 +360,10 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 			if p.Detail != "" {
 				detail = ": " + p.Detail
 			}
-			fmt.Fprintf(w, "in progress: %s %s since %s (began %s)%s\n", in.Instance, p.Step, ago(now, &p.StepSince), ago(now, &p.Since), detail)
+			fmt.Fprintf(w, "in progress: %s %s since %s (began %s)%s\n", in.Instance, p.Step, statuspage.Ago(now, &p.StepSince), statuspage.Ago(now, &p.Since), detail)
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "INSTANCE\tRESULT\tMATCHES FILE\tLAST RECONCILE\tNEXT ATTEMPT\tDETAIL / LAST ERROR")
 	for _, in := range s.Instances {
 		matches := map[bool]string{true: "yes", false: "no"}[in.InSync]
@@ -347,21 +374,7 @@ func printDaemonStatus(w io.Writer, s *reconcile.Status, now time.Time) {
 		if in.LastError != "" && !in.InSync {
 			detail = in.LastError
 		}
-		next := "-"
-		if in.NextAttempt != nil {
-			next = "now" // due: the daemon is at it, or about to be
-			if d := in.NextAttempt.Sub(now).Round(time.Second); d > 0 {
-				next = "in " + d.String()
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, ago(now, in.LastReconcile), next, firstLine(dash(reconcile.RedactHost(detail))))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Result, matches, statuspage.Ago(now, in.LastReconcile), statuspage.Until(now, in.NextAttempt), firstLine(dash(reconcile.RedactHost(detail))))
 	}
 	tw.Flush()
-}
-
-func ago(now time.Time, t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return "-"
-	}
-	return now.Sub(*t).Round(time.Second).String() + " ago"
 }

@@ -36,13 +36,13 @@ func listenStatus(addr string, m *metrics.Metrics, r *reconcile.Reconciler, log 
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/", statuspage.Handler(r.Snapshot, statuspage.Options{Logger: log}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
-	log.Info("serving metrics and the status page", "addr", ln.Addr().String())
+	log.Info("serving metrics and the status page", keyAddr, ln.Addr().String())
 	return &statusServer{srv: srv, ln: ln, log: log}, nil
 }
 
 func (s *statusServer) serve() {
 	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		s.log.Error("the metrics and status server stopped", "error", err)
+		s.log.Error("the metrics and status server stopped", keyError, err)
 	}
 }
 

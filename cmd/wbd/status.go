@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/wbd-dev/wbd/lifecycle"
 	"github.com/wbd-dev/wbd/reconcile"
+	"github.com/wbd-dev/wbd/spec"
+	"github.com/wbd-dev/wbd/statuspage"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -41,7 +42,9 @@ root, not by a PID.`,
 
 type instanceStatus struct {
 	Instance string `json:"instance"`
-	Host     string `json:"host,omitempty"`
+	// Host is its engine as wbd names it everywhere: "local" for the
+	// default one, else the endpoint without user or password.
+	Host string `json:"host,omitempty"`
 	revState
 	Services []serviceStatus `json:"services"`
 	Error    string          `json:"error,omitempty"`
@@ -70,9 +73,9 @@ type serviceStatus struct {
 
 func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, stdout io.Writer) error {
 	all := len(names) == 0
-	loaded, err := g.load()
+	loaded, root, err := g.loadRoot()
 	if err != nil {
-		return statusOfInvalidFile(g.file, "", err, asJSON, stdout)
+		return statusOfInvalidFile(g.file, root, err, asJSON, stdout)
 	}
 	if _, err := selectInstances(loaded, names, all); err != nil {
 		return err
@@ -88,7 +91,7 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 	var out []instanceStatus
 	var errs []error
 	for _, in := range ins {
-		st := instanceStatus{Instance: in.Name, Host: reconcile.RedactHost(in.Host), Services: []serviceStatus{}}
+		st := instanceStatus{Instance: in.Name, Host: spec.HostName(in.Host), Services: []serviceStatus{}}
 		if daemon != nil {
 			st.Daemon = daemon.Instance(in.Name)
 			st.ConfigError = daemon.Config.Error
@@ -121,17 +124,18 @@ func runStatus(ctx context.Context, g *globals, names []string, asJSON bool, std
 			return err
 		}
 	} else {
-		printStatus(stdout, out)
+		now := time.Now()
+		printStatus(stdout, out, now)
 		printPullStatus(stdout, out)
 		if daemon != nil {
-			printDaemonStatus(stdout, daemon, time.Now())
+			printDaemonStatus(stdout, daemon, now)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func printStatus(w io.Writer, sts []instanceStatus) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+func printStatus(w io.Writer, sts []instanceStatus, now time.Time) {
+	tw := newTable(w)
 	fmt.Fprintln(tw, "INSTANCE\tREV\tSERVICE\tCONTAINER\tSTATE\tHEALTH\tIMAGE\tMATCHES FILE\tSINCE")
 	var notes []string
 	for _, st := range sts {
@@ -147,14 +151,11 @@ func printStatus(w io.Writer, sts []instanceStatus) {
 			continue
 		}
 		for _, s := range st.Services {
-			matches, since := "-", "-"
+			matches := "-"
 			if s.Matches != nil {
 				matches = map[bool]string{true: "yes", false: "no"}[*s.Matches]
 			}
-			if s.Since != nil {
-				since = time.Since(*s.Since).Round(time.Second).String() + " ago"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Instance, rev, s.Service, dash(s.Container), s.State, dash(s.Health), dash(s.Image), matches, since)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Instance, rev, s.Service, dash(s.Container), s.State, dash(s.Health), dash(s.Image), matches, statuspage.Ago(now, s.Since))
 		}
 	}
 	tw.Flush()

@@ -76,7 +76,7 @@ func monotonicUsec() int64 {
 
 func (s *systemd) notify(state string) {
 	if _, err := daemon.SdNotify(false, state); err != nil {
-		s.log.Debug("systemd notify", "error", err)
+		s.log.Debug("systemd notify", keyError, err)
 	}
 }
 
@@ -119,7 +119,7 @@ func (s *systemd) watchdog(ctx context.Context, r *reconcile.Reconciler, stale t
 		}
 		if age := time.Since(r.Heartbeat()); age > stale {
 			if !warned {
-				s.log.Error("the reconcile loop shows no progress; withholding the watchdog", "since", age.Round(time.Second))
+				s.log.Error("the reconcile loop shows no progress; withholding the watchdog", keySince, age.Round(time.Second))
 				warned = true
 			}
 			continue
