@@ -2,7 +2,10 @@
 // desired state of every instance, with errors that point at file, line and field.
 package spec
 
-import "path/filepath"
+import (
+	"path/filepath"
+	"time"
+)
 
 // Version is the only format version this wbd reads.
 const Version = 1
@@ -63,8 +66,19 @@ type Instance struct {
 	// pass through the file or the rendered project: wbd writes them into
 	// an env file under the instance's secrets directory.
 	SecretEnv map[string]string
+	// Edge is nil when the app is published directly; otherwise the edge
+	// owns the published port and app rollouts start the new container
+	// before the old one stops.
+	Edge *Edge
 	// Line is where the instance is named in the file, for messages.
 	Line int
+}
+
+// Edge runs the edge proxy in front of the app. Drain is how long the
+// requests still in flight on an app container the edge switched away from
+// get to end before they are closed.
+type Edge struct {
+	Drain time.Duration `json:"drain"`
 }
 
 // Secrets an instance's secret_env can name.
