@@ -41,6 +41,7 @@ type instance struct {
 	AdminPort int    // 0: no admin
 	Host      string // "": the local engine
 	Images    images
+	Edge      string // edge's value in the file: "true", "{drain: 1s}"; "": none
 }
 
 type images struct{ App, Postgres, Redis, Admin string }
@@ -96,6 +97,9 @@ func (o *operator) writeFile() {
 		}
 		if in.Host != "" {
 			fmt.Fprintf(&b, "    host: %s\n", in.Host)
+		}
+		if in.Edge != "" {
+			fmt.Fprintf(&b, "    edge: %s\n", in.Edge)
 		}
 		fmt.Fprintf(&b, "    images:\n      app: %s\n      postgres: %s\n      redis: %s\n      admin: %s\n",
 			in.Images.App, in.Images.Postgres, in.Images.Redis, in.Images.Admin)
