@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -66,10 +67,14 @@ type CheckError struct {
 func (e *CheckError) Error() string {
 	var why string
 	var dns *net.DNSError
+	_, port, _ := net.SplitHostPort(e.Addr)
 	switch {
 	case errors.Is(e.Err, syscall.ECONNREFUSED):
-		why = "nothing listens there (connection refused): does the app listen on another port?"
-	case errors.Is(e.Err, io.EOF), errors.Is(e.Err, io.ErrUnexpectedEOF), errors.Is(e.Err, syscall.ECONNRESET):
+		why = "nothing listens on port " + port + " there (connection refused): does the app listen on another port?"
+	case errors.Is(e.Err, io.EOF), errors.Is(e.Err, io.ErrUnexpectedEOF), errors.Is(e.Err, syscall.ECONNRESET),
+		// net/http's word when the close comes before the request is
+		// written; its error is not exported.
+		strings.Contains(e.Err.Error(), "server closed idle connection"):
 		why = "the app closed the connection before it answered"
 	case errors.As(e.Err, &dns):
 		why = "its name does not resolve on the instance's network"
