@@ -52,10 +52,9 @@ func NewProxy(def, target string, log *slog.Logger) *Proxy {
 		},
 		Transport: roundTripper{},
 		// Server-sent events and other responses of unknown length are
-		// flushed as they come (ReverseProxy's own rule); others too, so
-		// that a slow response is not held back either.
-		FlushInterval: -1,
-		ErrorHandler:  p.failed,
+		// flushed as they come (ReverseProxy's rule); a response of known
+		// length leaves in as few writes as it can.
+		ErrorHandler: p.failed,
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return p

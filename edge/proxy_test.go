@@ -15,7 +15,7 @@ import (
 )
 
 // app is an upstream for the tests: what it answers is its name.
-func app(t *testing.T, name string, h http.HandlerFunc) string {
+func app(t testing.TB, name string, h http.HandlerFunc) string {
 	t.Helper()
 	if h == nil {
 		h = func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, name) }
@@ -26,7 +26,7 @@ func app(t *testing.T, name string, h http.HandlerFunc) string {
 }
 
 // front serves p on loopback and returns its address.
-func front(t *testing.T, p *Proxy) string {
+func front(t testing.TB, p *Proxy) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(p)
 	srv.Config.Protocols = new(http.Protocols)
