@@ -55,7 +55,7 @@ func NewProxy(def, target string, log *slog.Logger) *Proxy {
 		// flushed as they come (ReverseProxy's rule); a response of known
 		// length leaves in as few writes as it can.
 		ErrorHandler: p.failed,
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return p
 }
