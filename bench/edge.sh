@@ -89,12 +89,8 @@ if [ -z "$wbd" ]; then
 fi
 (cd "$repo" && go build -o "$client" ./bench/edgeclient)
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p=$((32000 + RANDOM % 4000))
-	while ! port_free "$p"; do p=$((p + 1)); done
-	echo "$p"
-}
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 eport=$(free_port)
 nport=$(free_port)
 [ "$nport" != "$eport" ] || nport=$((eport + 1))
@@ -180,10 +176,6 @@ record() { # KEY JSON
 	p50s[$1]+="$p50 "
 	p99s[$1]+="$p99 "
 	walls[$1]+="$w "
-}
-median() {
-	[ $# -gt 0 ] || { echo n/a; return; }
-	printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%g", m}'
 }
 
 for ((r = 1; r <= runs; r++)); do

@@ -2,13 +2,12 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -263,48 +262,34 @@ type timedLine struct {
 	text string
 }
 
+// lineClock keeps the lines written to it with when each came.
+type lineClock struct {
+	mu    sync.Mutex
+	part  []byte
+	lines []timedLine
+}
+
+func (c *lineClock) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.part = append(c.part, p...)
+	for {
+		i := bytes.IndexByte(c.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		c.lines = append(c.lines, timedLine{time.Now(), string(c.part[:i])})
+		c.part = c.part[i+1:]
+	}
+}
+
 // wbdTimed is operator.wbd, keeping when each line of stderr came: the
 // progress lines say when a new app container turned ready.
 func (o *operator) wbdTimed(args ...string) (result, []timedLine) {
 	o.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wbdTimeout)
-	defer cancel()
-	full := append([]string{"-f", o.file}, args...)
-	cmd := exec.CommandContext(ctx, wbdBin, full...)
-	cmd.Dir, cmd.Env = o.dir, o.env
-	var stdout strings.Builder
-	cmd.Stdout = &stdout
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		o.t.Fatal(err)
-	}
-	var lines []timedLine
-	var stderr strings.Builder
-	sc := bufio.NewScanner(pipe)
-	for sc.Scan() {
-		lines = append(lines, timedLine{time.Now(), sc.Text()})
-		stderr.WriteString(sc.Text() + "\n")
-	}
-	r := result{args: full, code: exitCode(o.t, cmd.Wait()), stdout: stdout.String(), stderr: stderr.String()}
-	return r, lines
-}
-
-// exitCode is the exit status err of a run says; the test fails when the
-// command could not run at all.
-func exitCode(t *testing.T, err error) int {
-	t.Helper()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		return exit.ExitCode()
-	}
-	t.Fatalf("run wbd: %v", err)
-	return 0
+	c := &lineClock{}
+	r := o.wbdTee(c, args...)
+	return r, c.lines
 }
 
 // lineAt is when the first line matching match came; zero without one.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"net"
 	"os"
@@ -123,6 +124,12 @@ func (r result) String() string {
 // wbd runs the wbd binary on the operator's file.
 func (o *operator) wbd(args ...string) result {
 	o.t.Helper()
+	return o.wbdTee(nil, args...)
+}
+
+// wbdTee is wbd that also writes stderr to tee, when not nil, as it comes.
+func (o *operator) wbdTee(tee io.Writer, args ...string) result {
+	o.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wbdTimeout)
 	defer cancel()
 	full := append([]string{"-f", o.file}, args...)
@@ -130,6 +137,9 @@ func (o *operator) wbd(args ...string) result {
 	cmd.Dir, cmd.Env = o.dir, o.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if tee != nil {
+		cmd.Stderr = io.MultiWriter(&stderr, tee)
+	}
 	err := cmd.Run()
 	r := result{args: full, stdout: stdout.String(), stderr: stderr.String()}
 	var exit *exec.ExitError

@@ -213,14 +213,37 @@ func upgrade(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	return c, rd
 }
 
-// A request the app does not answer is a 502 that says so.
-func TestProxyAnswers502WhenTheAppDoesNot(t *testing.T) {
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// getLater GETs url in the background; the channel gets "STATUS BODY", or
+// the error.
+func getLater(url string) <-chan string {
+	got := make(chan string, 1)
+	go func() {
+		res, err := http.Get(url)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		got <- res.Status + " " + string(b)
+	}()
+	return got
+}
+
+// A request the app does not answer is a 502 that says so.
+func TestProxyAnswers502WhenTheAppDoesNot(t *testing.T) {
+	closed := closedAddr(t)
 	edge := front(t, NewProxy(closed, "", testLogger(t)))
 	start := time.Now()
 	res, body := get(t, http.DefaultClient, "http://"+edge+"/", nil)
@@ -233,12 +256,7 @@ func TestProxyAnswers502WhenTheAppDoesNot(t *testing.T) {
 }
 
 func TestCheckSaysWhatIsWrong(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := ln.Addr().String()
-	ln.Close()
+	refused := closedAddr(t)
 	closer, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

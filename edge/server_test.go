@@ -119,20 +119,10 @@ func TestEdgeStopLetsRequestsFinish(t *testing.T) {
 		io.WriteString(w, "finished")
 	})
 	addr, stop := runEdge(t, dir, up)
-	got := make(chan string, 1)
-	go func() {
-		res, err := http.Get("http://" + addr + "/")
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		got <- string(b)
-	}()
+	got := getLater("http://" + addr + "/")
 	<-started
 	stop()
-	if g := <-got; g != "finished" {
+	if g := <-got; g != "200 OK finished" {
 		t.Errorf("the request in flight at the stop got %q, want its answer", g)
 	}
 }

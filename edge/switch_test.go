@@ -30,17 +30,7 @@ func TestSwitchDrainsTheRequestsInFlight(t *testing.T) {
 	p := NewProxy(old, "", testLogger(t))
 	edge := front(t, p)
 
-	slow := make(chan string, 1)
-	go func() {
-		res, err := http.Get("http://" + edge + "/slow")
-		if err != nil {
-			slow <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		slow <- res.Status + " " + string(b)
-	}()
+	slow := getLater("http://" + edge + "/slow")
 	<-started
 
 	var saved []string

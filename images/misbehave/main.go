@@ -15,14 +15,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
-	"syscall"
+
+	"github.com/wbd-dev/wbd/images/internal/child"
 )
 
 func main() {
@@ -49,28 +48,13 @@ func main() {
 	default:
 		fail(2, "unknown mode %q: want otherport, closeearly or shifted", mode)
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port+1))
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
+	code, err := child.Start(cmd)
+	if err != nil {
 		fail(127, "%v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case sig := <-sigs:
-			_ = cmd.Process.Signal(sig)
-		case err := <-done:
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				os.Exit(exit.ExitCode())
-			}
-			os.Exit(0)
-		}
-	}
+	os.Exit(<-code)
 }
 
 // closeEach closes every connection as soon as it is accepted.
