@@ -132,7 +132,13 @@ func TestEdgeFaults(t *testing.T) {
 	})
 
 	t.Run("edge killed", func(t *testing.T) {
+		// A target of its own, which it must keep: the app by its ID.
+		id := inspect(t, in.Name).ID[:12]
+		docker(t, "exec", in.Name+"-edge", "/wbd", "edge", "ctl", "switch", "--to", id+":8000", "--keep")
 		target := edgeTarget(t, in)
+		if target != id+":8000" {
+			t.Fatalf("the edge's target %q, want %s:8000", target, id)
+		}
 		edge := inspect(t, in.Name+"-edge")
 		pid, _ := strconv.Atoi(docker(t, "inspect", "-f", "{{.State.Pid}}", in.Name+"-edge"))
 		from := time.Now()

@@ -24,6 +24,9 @@ type SwitchRequest struct {
 	Drain Duration `json:"drain"`
 	// Check asks the edge to find that To answers HTTP first (see Check).
 	Check bool `json:"check"`
+	// Keep leaves the requests in flight on the old target to end on
+	// their own (see SwitchOptions).
+	Keep bool `json:"keep,omitempty"`
 }
 
 // Status is what the edge says of itself.
@@ -50,13 +53,13 @@ func (s *server) control() http.Handler {
 			reply(w, http.StatusBadRequest, errorBody{"bad switch request: " + err.Error()})
 			return
 		}
-		var check func(context.Context, string) error
+		o := SwitchOptions{Drain: time.Duration(req.Drain), Keep: req.Keep, Save: s.save}
 		if req.Check {
-			check = Check
+			o.Check = Check
 		}
 		// Once asked, the edge sees the drain through even if the one who
 		// asked goes away (wbd killed): it is the edge's to finish.
-		res, err := s.proxy.Switch(context.WithoutCancel(r.Context()), req.To, time.Duration(req.Drain), check, s.save)
+		res, err := s.proxy.Switch(context.WithoutCancel(r.Context()), req.To, o)
 		if err != nil {
 			reply(w, http.StatusConflict, errorBody{err.Error()})
 			return

@@ -18,21 +18,35 @@ type SwitchResult struct {
 	Waited  Duration `json:"waited"`
 }
 
+// SwitchOptions says how Switch goes.
+type SwitchOptions struct {
+	// Drain is how long the requests in flight on the upstreams left get
+	// before they are closed.
+	Drain time.Duration
+	// Keep leaves them to end on their own, with no deadline, and Switch
+	// returns at once: for a switch between two names of one app
+	// container, such as its ID and its name once a rollout is done.
+	Keep bool
+	// Check, when not nil, must find that the new target answers.
+	Check func(ctx context.Context, addr string) error
+	// Save keeps the new target before any request goes there.
+	Save func(target string) error
+}
+
 // Switch makes to (host:port; "" for the default target) the target of
-// every new request, once check, when not nil, finds that it answers. It
-// then waits until the requests still in flight on every other upstream
-// have ended, or drain has passed, when it closes those left, and returns.
-// Switching to the current target only waits for the others. The change
-// is kept by save before any request goes to to; an error from check or
-// save leaves the target as it was.
-func (p *Proxy) Switch(ctx context.Context, to string, drain time.Duration, check func(context.Context, string) error, save func(string) error) (SwitchResult, error) {
+// every new request, once o.Check, when set, finds that it answers. It then
+// waits until the requests still in flight on every other upstream have
+// ended, or o.Drain has passed, when it closes those left, and returns.
+// Switching to the current target only waits for the others. An error from
+// Check or Save leaves the target as it was.
+func (p *Proxy) Switch(ctx context.Context, to string, o SwitchOptions) (SwitchResult, error) {
 	p.switching.Lock()
 	defer p.switching.Unlock()
 	if to == "" {
 		to = p.def
 	}
-	if check != nil {
-		if err := check(ctx, to); err != nil {
+	if o.Check != nil {
+		if err := o.Check(ctx, to); err != nil {
 			return SwitchResult{}, err
 		}
 	}
@@ -40,7 +54,7 @@ func (p *Proxy) Switch(ctx context.Context, to string, drain time.Duration, chec
 	from := p.cur
 	res := SwitchResult{Target: to}
 	if from.addr != to {
-		if err := save(to); err != nil {
+		if err := o.Save(to); err != nil {
 			p.mu.Unlock()
 			return SwitchResult{}, fmt.Errorf("keep the target %s: %w", to, err)
 		}
@@ -51,10 +65,13 @@ func (p *Proxy) Switch(ctx context.Context, to string, drain time.Duration, chec
 	before := p.inFlight()
 	p.mu.Unlock()
 	if res.From != "" {
-		p.log.Info("switched", "target", to, "from", res.From, "in_flight", before, "drain", drain.String())
+		p.log.Info("switched", "target", to, "from", res.From, "in_flight", before, "drain", o.Drain.String(), "keep", o.Keep)
+	}
+	if o.Keep {
+		return res, nil
 	}
 	start := time.Now()
-	left := p.drain(ctx, drain)
+	left := p.drain(ctx, o.Drain)
 	res.Waited = Duration(time.Since(start).Round(time.Millisecond))
 	res.Cut = left
 	res.Drained = max(before-left, 0)

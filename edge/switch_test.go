@@ -36,7 +36,7 @@ func TestSwitchDrainsTheRequestsInFlight(t *testing.T) {
 	var saved []string
 	done := make(chan SwitchResult, 1)
 	go func() {
-		res, err := p.Switch(context.Background(), next, 10*time.Second, Check, func(s string) error { saved = append(saved, s); return nil })
+		res, err := p.Switch(context.Background(), next, SwitchOptions{Drain: 10 * time.Second, Check: Check, Save: func(s string) error { saved = append(saved, s); return nil }})
 		if err != nil {
 			t.Error(err)
 		}
@@ -101,7 +101,7 @@ func TestSwitchCutsStreamsAtTheDeadline(t *testing.T) {
 
 	const drain = 300 * time.Millisecond
 	start := time.Now()
-	sw, err := p.Switch(context.Background(), app(t, "next", nil), drain, nil, nosave)
+	sw, err := p.Switch(context.Background(), app(t, "next", nil), SwitchOptions{Drain: drain, Save: nosave})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestSwitchCutsUpgradedConnections(t *testing.T) {
 	c, rd := upgrade(t, edge)
 	defer c.Close()
 	eventually(t, func() bool { return p.Upstreams()[0].Active == 1 })
-	sw, err := p.Switch(context.Background(), app(t, "next", nil), 100*time.Millisecond, nil, nosave)
+	sw, err := p.Switch(context.Background(), app(t, "next", nil), SwitchOptions{Drain: 100 * time.Millisecond, Save: nosave})
 	if err != nil || sw.Cut != 1 {
 		t.Fatalf("switch: %+v, %v; want the connection cut", sw, err)
 	}
@@ -146,7 +146,7 @@ func TestSwitchRefusesATargetThatDoesNotAnswer(t *testing.T) {
 	p := NewProxy(old, "", testLogger(t))
 	edge := front(t, p)
 	saved := 0
-	_, err := p.Switch(context.Background(), "127.0.0.1:1", time.Second, Check, func(string) error { saved++; return nil })
+	_, err := p.Switch(context.Background(), "127.0.0.1:1", SwitchOptions{Drain: time.Second, Check: Check, Save: func(string) error { saved++; return nil }})
 	var ce *CheckError
 	if !errors.As(err, &ce) {
 		t.Fatalf("switch to a closed port: %v, want a *CheckError", err)
@@ -158,7 +158,7 @@ func TestSwitchRefusesATargetThatDoesNotAnswer(t *testing.T) {
 		t.Errorf("answered by %q after the refused switch, want old", body)
 	}
 
-	_, err = p.Switch(context.Background(), app(t, "next", nil), time.Second, nil, func(string) error { return errors.New("disk full") })
+	_, err = p.Switch(context.Background(), app(t, "next", nil), SwitchOptions{Drain: time.Second, Save: func(string) error { return errors.New("disk full") }})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("switch whose target cannot be kept: %v, want the error", err)
 	}
@@ -209,7 +209,7 @@ func TestSwitchUnderLoadLosesNothing(t *testing.T) {
 		if i%2 == 1 {
 			to = a
 		}
-		if _, err := p.Switch(context.Background(), to, time.Second, Check, nosave); err != nil {
+		if _, err := p.Switch(context.Background(), to, SwitchOptions{Drain: time.Second, Check: Check, Save: nosave}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -221,6 +221,32 @@ func TestSwitchUnderLoadLosesNothing(t *testing.T) {
 	}
 	if seen["a"] == 0 || seen["b"] == 0 {
 		t.Errorf("answers by app: %v, want both", seen)
+	}
+}
+
+// A switch that keeps the requests in flight returns at once and closes
+// none of them: they end on their own, however long they take.
+func TestSwitchKeepingTheRequestsInFlight(t *testing.T) {
+	started, finish := make(chan struct{}), make(chan struct{})
+	up := app(t, "", func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-finish
+		fmt.Fprint(w, "finished")
+	})
+	p := NewProxy(up, "", testLogger(t))
+	edge := front(t, p)
+	got := getLater("http://" + edge + "/")
+	<-started
+	// The same app by another name.
+	other := strings.Replace(up, "127.0.0.1", "localhost", 1)
+	sw, err := p.Switch(context.Background(), other, SwitchOptions{Drain: 10 * time.Millisecond, Keep: true, Save: nosave})
+	if err != nil || sw.Target != other || sw.Cut != 0 {
+		t.Fatalf("switch keeping the requests in flight: %+v, %v", sw, err)
+	}
+	time.Sleep(50 * time.Millisecond) // past the drain a switch without Keep would have had
+	close(finish)
+	if g := <-got; g != "200 OK finished" {
+		t.Errorf("the request in flight at the switch got %q, want its answer", g)
 	}
 }
 

@@ -22,16 +22,28 @@ import (
 // container's file system (the archive endpoint), so a remote engine is
 // driven as a local one and nothing of it lives in wbd's memory.
 
+// switchMode says how edgeSwitch goes.
+type switchMode struct {
+	// check: the edge first finds that the app answers HTTP.
+	check bool
+	// keep: the requests in flight on the old target go on to their end,
+	// since it is the same app container.
+	keep bool
+}
+
 // edgeSwitch switches the edge in container edgeID to the app container
-// appID ("" for its default target) and waits for the drain. With check,
-// the edge first finds that the app answers HTTP.
-func (e *Engine) edgeSwitch(ctx context.Context, edgeID, appID string, es edgeSpec, check bool) (edge.SwitchResult, error) {
+// appID ("" for its default target, the app by name) and waits for the
+// drain, unless mode.keep.
+func (e *Engine) edgeSwitch(ctx context.Context, edgeID, appID string, es edgeSpec, mode switchMode) (edge.SwitchResult, error) {
 	args := []string{"switch", "--drain", es.drain.String()}
 	if appID != "" {
 		args = append(args, "--to", edgeAddr(appID, es.port))
 	}
-	if check {
+	if mode.check {
 		args = append(args, "--check")
+	}
+	if mode.keep {
+		args = append(args, "--keep")
 	}
 	out, err := e.edgeCtl(ctx, edgeID, args...)
 	if err != nil {

@@ -54,7 +54,7 @@ func (e *Engine) resolveOverlap(ctx context.Context, s *session, p *types.Projec
 		// still in flight on the other their drain.
 		s.on("Container "+toContainer(*edgeC).Name, api.Working, "Sending every request to "+keepName)
 		sctx, cancel := context.WithTimeout(ctx, es.drain+edgeCtlTimeout)
-		_, err := e.edgeSwitch(sctx, edgeC.ID, keep.ID, es, false)
+		_, err := e.edgeSwitch(sctx, edgeC.ID, keep.ID, es, switchMode{})
 		cancel()
 		if err != nil {
 			return done, fmt.Errorf("two app containers of an interrupted rollout: %w", err)
@@ -108,10 +108,13 @@ func pickOverlap(apps []container.Summary, target, want string) (container.Summa
 	return apps[0], toContainer(apps[0]).Name + " kept"
 }
 
-// aimEdge points the edge back at its default target, the app container by
-// name, when the target it keeps is no app container of the instance: the
-// app was recreated without it (by compose by hand, or with the edge
-// down). A warning says why it could not.
+// aimEdge sends the edge's requests to the app by name again, once an
+// apply is done: the short ID a rollout switched it to has served to tell
+// two app containers apart, and a name always resolves on the instance's
+// network, while the ID of a container the app was recreated as, without
+// the edge (by compose by hand), is looked up in vain. The requests in
+// flight go on to their end: it is the same container. A warning says why
+// it could not.
 func (e *Engine) aimEdge(ctx context.Context, s *session, p *types.Project) []string {
 	es, ok := edgeOf(p)
 	if !ok {
@@ -126,19 +129,13 @@ func (e *Engine) aimEdge(ctx context.Context, s *session, p *types.Project) []st
 	if err != nil {
 		return []string{err.Error()}
 	}
-	host, _, _ := strings.Cut(target, ":")
-	if host == "" {
+	if target == "" {
 		return nil
 	}
-	app, err := e.api.ContainerInspect(ctx, containerName(p, p.Services[render.AppService]), client.ContainerInspectOptions{})
-	if err == nil && strings.HasPrefix(app.Container.ID, host) {
-		return nil
-	}
-	s.on("Container "+edgeName, api.Working, "Sending requests to the app by name: "+host+" is gone")
-	sctx, cancel := context.WithTimeout(ctx, es.drain+edgeCtlTimeout)
+	sctx, cancel := context.WithTimeout(ctx, edgeCtlTimeout)
 	defer cancel()
-	if _, err := e.edgeSwitch(sctx, ed.Container.ID, "", es, false); err != nil {
-		return []string{"the edge sends requests to " + target + ", no app container of the instance: " + err.Error()}
+	if _, err := e.edgeSwitch(sctx, ed.Container.ID, "", es, switchMode{keep: true}); err != nil {
+		return []string{"the edge sends requests to " + target + " rather than to the app by name: " + err.Error()}
 	}
 	s.on("Container "+edgeName, api.Done, "Sends requests to the app by name")
 	return nil

@@ -48,6 +48,17 @@ func (e *Engine) startFirst(ctx context.Context, s *session, p *types.Project, i
 		t.edge = toContainer(c)
 	}
 	e.log.Info("rolling the app out start-first", keyInstance, p.Name, "old", t.old.Name, "edge", t.edge.Name != "")
+	if t.edge.Name != "" {
+		// Compose gives the new container the old one's network aliases,
+		// its name among them: until the switch, the edge reaches the app
+		// by the old one's ID, never by a name both answer to.
+		sctx, cancel := context.WithTimeout(ctx, edgeCtlTimeout)
+		_, err := e.edgeSwitch(sctx, t.edge.ID, old.ID, es, switchMode{keep: true})
+		cancel()
+		if err != nil {
+			return &StartFirstError{Instance: p.Name, New: t.name, Kept: t.old.Name, Err: err}
+		}
+	}
 	off := e.hooks.on(old.ID, t.run)
 	err = s.compose.Create(ctx, p, api.CreateOptions{
 		Services:             []string{render.AppService},
@@ -118,7 +129,7 @@ func (t *takeover) takeOver(ctx context.Context) error {
 	s.on("Container "+t.edge.Name, api.Working, "Switching to "+t.name+", draining "+t.old.Name)
 	sctx, cancel := context.WithTimeout(ctx, t.es.drain+edgeCtlTimeout)
 	defer cancel()
-	sw, err := e.edgeSwitch(sctx, t.edge.ID, t.id, t.es, true)
+	sw, err := e.edgeSwitch(sctx, t.edge.ID, t.id, t.es, switchMode{check: true})
 	if err != nil {
 		s.on("Container "+t.edge.Name, api.Error, err.Error())
 		return err

@@ -103,6 +103,7 @@ it there through the engine (docker exec). Answers are JSON on stdout.`,
 	sw.Flags().StringVar(&req.To, "to", "", "the new target, HOST:PORT")
 	sw.Flags().DurationVar(&drain, "drain", 30*time.Second, "how long requests in flight on the old target get")
 	sw.Flags().BoolVar(&req.Check, "check", false, "switch only once the new target answers HTTP")
+	sw.Flags().BoolVar(&req.Keep, "keep", false, "leave the requests in flight on the old target to end on their own: it is the same app")
 	cmd.AddCommand(status, sw)
 	return cmd
 }
