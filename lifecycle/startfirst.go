@@ -46,6 +46,13 @@ func (e *Engine) startFirst(ctx context.Context, s *session, p *types.Project, i
 	t.name = shortID(old.ID) + "_" + containerName(p, p.Services[render.AppService])
 	if c, ok := cur[render.EdgeService]; ok && c.State == container.StateRunning {
 		t.edge = toContainer(c)
+		renewed, err := e.renewEdge(ctx, s, p, c, opts)
+		if err != nil {
+			return err
+		}
+		if renewed != nil {
+			t.edge = *renewed
+		}
 	}
 	e.log.Info("rolling the app out start-first", keyInstance, p.Name, "old", t.old.Name, "edge", t.edge.Name != "")
 	if t.edge.Name != "" {
@@ -79,6 +86,46 @@ func (e *Engine) startFirst(ctx context.Context, s *session, p *types.Project, i
 		return fmt.Errorf("create: after the edge went to %s, replacing %s: %w", t.name, t.old.Name, err)
 	}
 	return nil
+}
+
+// renewEdge recreates the running edge container c first when it is to be
+// recreated too (a new wbd, whose binary it runs), and returns the new one;
+// nil when it is not. That is the one moment its connections are cut; it
+// comes first so that the rollout is driven through an edge of this wbd.
+func (e *Engine) renewEdge(ctx context.Context, s *session, p *types.Project, c container.Summary, opts ApplyOptions) (*Container, error) {
+	changes, err := e.changes(ctx, p, p.Services[render.EdgeService], c)
+	if err != nil || len(changes) == 0 {
+		return nil, err
+	}
+	e.log.Info("recreating the edge before the app's rollout", keyInstance, p.Name, "changes", changes)
+	err = s.compose.Create(ctx, p, api.CreateOptions{
+		Services:             []string{render.EdgeService},
+		Recreate:             api.RecreateDiverged,
+		RecreateDependencies: api.RecreateNever,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	timeout := opts.WaitTimeout
+	if timeout <= 0 {
+		timeout = defaultWaitTimeout
+	}
+	if err := e.startWave(ctx, s, p, []string{render.EdgeService}, map[string]bool{}, time.Now().Add(timeout)); err != nil {
+		return nil, fmt.Errorf("start %s: %w", render.EdgeService, err)
+	}
+	states, err := e.waitReady(ctx, s, p.Name, []string{render.EdgeService}, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if !states[0].Ready() {
+		return nil, &NotReadyError{Instance: p.Name, Services: states}
+	}
+	res, err := e.api.ContainerInspect(ctx, containerName(p, p.Services[render.EdgeService]), client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("inspect the new edge: %w", err)
+	}
+	name := res.Container.Name[1:]
+	return &Container{ID: res.Container.ID, Name: name, Service: render.EdgeService}, nil
 }
 
 // takeover is the part of a start-first rollout compose waits for before

@@ -70,12 +70,15 @@ func newEdgeCtlCmd(cfg *edge.Config) *cobra.Command {
 		Use:   "ctl",
 		Short: "Ask the edge running in this container what it does, or switch its target",
 		Long: `Ctl talks to the control socket of the edge in the same container; wbd runs
-it there through the engine (docker exec). Answers are JSON on stdout.`,
+it there through the engine (docker exec). Answers are JSON on stdout.
+Flags it does not know are ignored: a newer wbd may drive an edge that
+waits for its upgrade.`,
 	}
 	status := &cobra.Command{
-		Use:   "status",
-		Short: "Print the edge's target, its default and the requests in flight",
-		Args:  cobra.NoArgs,
+		Use:                "status",
+		Short:              "Print the edge's target, its default and the requests in flight",
+		Args:               cobra.NoArgs,
+		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := ctlClient(cfg).Status(cmd.Context())
 			if err != nil {
@@ -100,6 +103,7 @@ it there through the engine (docker exec). Answers are JSON on stdout.`,
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 		},
 	}
+	sw.FParseErrWhitelist.UnknownFlags = true
 	sw.Flags().StringVar(&req.To, "to", "", "the new target, HOST:PORT")
 	sw.Flags().DurationVar(&drain, "drain", 30*time.Second, "how long requests in flight on the old target get")
 	sw.Flags().BoolVar(&req.Check, "check", false, "switch only once the new target answers HTTP")
