@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
@@ -202,6 +203,16 @@ func (t *takeover) discard(ctx context.Context) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	// A switch cut short (wbd stopping mid-drain) may have been made: the
+	// edge's word decides, and the next apply settles the two.
+	if t.edge.Name != "" {
+		target, err := t.e.edgeTarget(rctx, t.edge.ID)
+		host, _, _ := strings.Cut(target, ":")
+		if err != nil || (host != "" && strings.HasPrefix(id, host)) {
+			t.e.log.Warn("leaving the new app container for the next apply: the edge may send it requests", keyInstance, t.p.Name, "container", t.name, "target", target, "error", err)
+			return
+		}
+	}
 	if _, err := t.e.api.ContainerRemove(rctx, id, client.ContainerRemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
 		t.e.log.Warn("cannot remove the new app container that got no request", keyInstance, t.p.Name, "container", t.name, "error", err)
 		return
