@@ -16,7 +16,7 @@ import (
 
 // edgeSteady is the steady window of the edge stories' applies: short, as
 // the stand-in app crashes at once or not at all.
-const edgeSteady = "1s"
+const edgeSteady = "500ms"
 
 // A client at a steady rate, with twenty open server-sent-event streams,
 // through ten image edits alternating two good versions, one edit to an
@@ -28,8 +28,8 @@ func TestEdgeRolloutsLoseNoRequest(t *testing.T) {
 	o := newOperator(t)
 	app1, app2 := edgeApps(t)
 	requireImages(t, app1, app2, imageAppUnhealthy)
-	const drain = 500 * time.Millisecond
-	in := o.declare(func(in *instance) { in.Images.App = app2; in.Edge = "{drain: 500ms}" })
+	const drain = 300 * time.Millisecond
+	in := o.declare(func(in *instance) { in.Images.App = app2; in.Edge = "{drain: 300ms}" })
 	o.mustWbd("apply", in.Name, "--steady", edgeSteady)
 	waitForVersionWithin(t, in, "2", time.Minute)
 	requireEvents(t, in)

@@ -60,10 +60,12 @@ type stream struct {
 
 func (s stream) finished(n int) bool { return s.err == "" && s.events == n }
 
-// Rates of the load: each worker requests every loadEvery.
+// Rates of the load: each worker requests every loadEvery, or as soon as
+// its last request is answered when that takes longer: 133 a second at
+// most, more than 50 on a busy machine.
 const (
 	loadEvery   = 60 * time.Millisecond
-	loadWorkers = 5 // 3 kept-alive HTTP/1.1, 1 HTTP/2, 1 new connection each time
+	loadWorkers = 8 // 5 kept-alive HTTP/1.1, 2 HTTP/2, 1 new connection each time
 )
 
 // startLoad starts the client on the app published on port, with streams
@@ -84,7 +86,7 @@ func startLoad(t *testing.T, port, streams, events int, every time.Duration) *lo
 	for i, w := range []struct {
 		via string
 		tr  *http.Transport
-	}{{"http/1.1", kept}, {"http/1.1", kept}, {"http/1.1", kept}, {"h2c", h2c}, {"new conn", fresh}} {
+	}{{"http/1.1", kept}, {"http/1.1", kept}, {"http/1.1", kept}, {"http/1.1", kept}, {"http/1.1", kept}, {"h2c", h2c}, {"h2c", h2c}, {"new conn", fresh}} {
 		l.wg.Add(1)
 		go l.requests(w.via, &http.Client{Transport: w.tr, Timeout: 10 * time.Second}, time.Duration(i)*loadEvery/loadWorkers)
 	}
