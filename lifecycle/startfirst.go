@@ -45,14 +45,26 @@ func (e *Engine) startFirst(ctx context.Context, s *session, p *types.Project, i
 	t := &takeover{e: e, s: s, p: p, es: es, old: toContainer(old), opts: opts}
 	// compose's name for the new container while the old one holds NAME.
 	t.name = shortID(old.ID) + "_" + containerName(p, p.Services[render.AppService])
-	if c, ok := cur[render.EdgeService]; ok && c.State == container.StateRunning {
-		t.edge = toContainer(c)
-		renewed, err := e.renewEdge(ctx, s, p, c, opts)
+	edgeC, hasEdge := cur[render.EdgeService]
+	if hasEdge && edgeC.State == container.StateRunning {
+		t.edge = toContainer(edgeC)
+		renewed, err := e.renewEdge(ctx, s, p, edgeC, opts)
 		if err != nil {
 			return err
 		}
 		if renewed != nil {
 			t.edge = *renewed
+		}
+	} else if !hasEdge {
+		// The edge is being turned on: made now, started the moment the
+		// old app gives up the port, ahead of the rest of the apply.
+		err := s.compose.Create(ctx, p, api.CreateOptions{
+			Services:             []string{render.EdgeService},
+			Recreate:             api.RecreateDiverged,
+			RecreateDependencies: api.RecreateNever,
+		})
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
 		}
 	}
 	e.log.Info("rolling the app out start-first", keyInstance, p.Name, "old", t.old.Name, "edge", t.edge.Name != "")
@@ -85,6 +97,15 @@ func (e *Engine) startFirst(ctx context.Context, s *session, p *types.Project, i
 		// The edge sends requests to the new container: keep both, the
 		// next apply resolves them (see resolveOverlap).
 		return fmt.Errorf("create: after the edge went to %s, replacing %s: %w", t.name, t.old.Name, err)
+	}
+	if t.edge.Name == "" {
+		timeout := opts.WaitTimeout
+		if timeout <= 0 {
+			timeout = defaultWaitTimeout
+		}
+		if err := e.startWave(ctx, s, p, []string{render.EdgeService}, map[string]bool{}, time.Now().Add(timeout)); err != nil {
+			return fmt.Errorf("start %s: %w", render.EdgeService, err)
+		}
 	}
 	return nil
 }
