@@ -11,7 +11,11 @@ import (
 
 // Timeouts of the edge's connections to the app.
 const (
-	dialTimeout = 5 * time.Second
+	// dialTimeout bounds one try of a connection, its name's lookup
+	// included: on the instance's network a container answers at once or
+	// not at all, and Docker's DNS passes a name it does not know (a
+	// container gone) to the host's resolvers, which may take seconds.
+	dialTimeout = time.Second
 	// dialRetry is how long a dial that is refused, or whose name does not
 	// resolve, is tried again: the app container being restarted by the
 	// engine, for instance. Nothing was sent yet, so any request may wait.
