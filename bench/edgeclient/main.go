@@ -161,8 +161,11 @@ func get(c *http.Client, url string) error {
 // kind names a failure in a few words.
 func kind(err error) string {
 	s := err.Error()
-	for _, k := range []string{"connection refused", "connection reset", "EOF", "timeout", "status 5"} {
+	for _, k := range []string{"connection refused", "connection reset", "EOF", "timeout", "status"} {
 		if strings.Contains(s, k) {
+			if k == "status" {
+				return s // which: 502 from the edge, 503 from the app
+			}
 			return k
 		}
 	}
