@@ -10,8 +10,9 @@ demo:
 test:
 	scripts/test.sh
 
+# Static: an instance's edge container runs this very binary.
 build:
-	go build -o bin/wbd ./cmd/wbd
+	CGO_ENABLED=0 go build -o bin/wbd ./cmd/wbd
 
 images:
 	scripts/ensure-engine.sh

@@ -91,12 +91,9 @@ fi
 docker tag wbd.local/app:1 "$tag"
 docker tag wbd.local/app-crash:1 "$bad"
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-	local p=$((32000 + RANDOM % 4000))
-	while ! port_free "$p"; do p=$((p + 1)); done
-	echo "$p"
-}
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
+MEDIAN_FORMAT=%.2f
 port=$(free_port)
 iport=$(free_port)
 [ "$iport" != "$port" ] || iport=$((port + 1))
@@ -189,12 +186,6 @@ measure() {
 	cpid=""
 	sed -n 's/^gap=\([0-9.]*\) failed=\([0-9.]*\) .*/\1 \2/p' "$out" | tr '\n' ' '
 	awk -v a="$t0" -v b="$t1" -v rc="$rc" 'BEGIN {printf "%.3f %d\n", b - a, rc}'
-}
-
-# median of its arguments, two decimals; "n/a" without any.
-median() {
-	[ $# -gt 0 ] || { echo n/a; return; }
-	printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.2f", m}'
 }
 
 declare -A gaps=() faileds=() walls=()

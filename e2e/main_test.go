@@ -38,6 +38,9 @@ const (
 	imageAppNoStart   = "wbd.local/app-nostart:1"
 	imageAppCrash     = "wbd.local/app-crash:1"
 	imageAppUnhealthy = "wbd.local/app-unhealthy:1"
+	// Apps whose PORT answers nothing while they are healthy.
+	imageAppOtherPort  = "wbd.local/app-otherport:1"
+	imageAppCloseEarly = "wbd.local/app-closeearly:1"
 )
 
 // setUpHint is what to run when the engine or the images are missing.
@@ -60,6 +63,8 @@ func TestMain(m *testing.M) {
 	}
 	wbdBin = filepath.Join(dir, "wbd")
 	build := exec.Command("go", "build", "-o", wbdBin, "github.com/wbd-dev/wbd/cmd/wbd")
+	// Static, as make build makes it: the edge container runs this binary.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: go build wbd: %v\n%s", err, out)
 		os.RemoveAll(dir)

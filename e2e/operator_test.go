@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	mathrand "math/rand/v2"
 	"net"
 	"os"
@@ -42,6 +43,7 @@ type instance struct {
 	Host      string // "": the local engine
 	Images    images
 	Pull      []string // images to pull and never run
+	Edge      string // edge's value in the file: "true", "{drain: 1s}"; "": none
 }
 
 type images struct{ App, Postgres, Redis, Admin string }
@@ -98,6 +100,9 @@ func (o *operator) writeFile() {
 		if in.Host != "" {
 			fmt.Fprintf(&b, "    host: %s\n", in.Host)
 		}
+		if in.Edge != "" {
+			fmt.Fprintf(&b, "    edge: %s\n", in.Edge)
+		}
 		fmt.Fprintf(&b, "    images:\n      app: %s\n      postgres: %s\n      redis: %s\n      admin: %s\n",
 			in.Images.App, in.Images.Postgres, in.Images.Redis, in.Images.Admin)
 		if len(in.Pull) > 0 {
@@ -123,6 +128,12 @@ func (r result) String() string {
 // wbd runs the wbd binary on the operator's file.
 func (o *operator) wbd(args ...string) result {
 	o.t.Helper()
+	return o.wbdTee(nil, args...)
+}
+
+// wbdTee is wbd that also writes stderr to tee, when not nil, as it comes.
+func (o *operator) wbdTee(tee io.Writer, args ...string) result {
+	o.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wbdTimeout)
 	defer cancel()
 	full := append([]string{"-f", o.file}, args...)
@@ -130,6 +141,9 @@ func (o *operator) wbd(args ...string) result {
 	cmd.Dir, cmd.Env = o.dir, o.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if tee != nil {
+		cmd.Stderr = io.MultiWriter(&stderr, tee)
+	}
 	err := cmd.Run()
 	r := result{args: full, stdout: stdout.String(), stderr: stderr.String()}
 	var exit *exec.ExitError

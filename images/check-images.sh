@@ -14,6 +14,7 @@ readonly pg_image=wbd.local/postgres:15 redis_image=wbd.local/redis:7
 readonly admin_image=wbd.local/admin:1 broken_image=wbd.local/redis-broken:1 app_image=wbd.local/app:1
 readonly app2_image=wbd.local/app:2 nostart_image=wbd.local/app-nostart:1
 readonly crash_image=wbd.local/app-crash:1 unhealthy_image=wbd.local/app-unhealthy:1
+readonly otherport_image=wbd.local/app-otherport:1 closeearly_image=wbd.local/app-closeearly:1
 readonly password='s3cret-from-file'
 created=()
 tmp=""
@@ -240,6 +241,11 @@ check_version() {
 	head -n 1 <<<"$reply" | grep -q ' 200 ' || fail "GET /health: $reply"
 	grep -q "\"version\":\"$version\"" <<<"$reply" || fail "GET /health names no version $version: $reply"
 	ok "GET /health 200 on 127.0.0.1:$port"
+	step "GET /events streams server-sent events naming version $version"
+	reply="$(http_get "$port" '/events?n=2&every=10ms')"
+	grep -q 'text/event-stream' <<<"$reply" || fail "GET /events: $reply"
+	[[ $(grep -c "^data: {\"i\":[12],\"n\":2,\"version\":\"$version\"}" <<<"$reply") == 2 ]] || fail "GET /events: $reply"
+	ok "2 events"
 }
 
 check_app() {
@@ -301,6 +307,20 @@ check_unhealthy() {
 	ok "unhealthy, running, GET /health 200"
 }
 
+# check_misbehave IMAGE: healthy by its own healthcheck, yet the app's port
+# answers nothing.
+check_misbehave() {
+	local image="$1" name="$prefix-${1//[\/:.]/-}"
+	echo "$image"
+	step "turns healthy, yet GET /health on its PORT gets no answer"
+	run_app "$name" "$image"
+	wait_for "$image to be healthy" 60 healthy "$name"
+	local reply
+	reply="$(http_get "$(app_port "$name")" /health || true)"
+	[[ -z $reply ]] || fail "GET /health answered: $reply"
+	ok "healthy, no answer"
+}
+
 main() {
 	local t0=$SECONDS
 	tmp="$(mktemp -d /tmp/wbd-imgtest.XXXXXX)"
@@ -315,6 +335,8 @@ main() {
 	check_nostart
 	check_crash
 	check_unhealthy
+	check_misbehave "$otherport_image"
+	check_misbehave "$closeearly_image"
 	printf '%d passed, 0 failed\n' "$checks"
 	echo "check-images: all good in $((SECONDS - t0))s"
 }

@@ -122,6 +122,9 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if err := e.pullMissing(ctx, s, p); err != nil {
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
+	if err := e.ensureEdgeImage(ctx, s, p); err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+	}
 	if err := e.checkPorts(ctx, p, legacy); err != nil {
 		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
@@ -135,6 +138,18 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 		}
 		rep.Adopted = legacy
 	}
+	// An interrupted start-first rollout leaves two app containers; the
+	// edge says which one serves.
+	if settled, err := e.resolveOverlap(ctx, s, p, in); len(settled) > 0 || err != nil {
+		rep.Renamed = append(rep.Renamed, settled...)
+		if err != nil {
+			return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+		}
+		e.awaitNames(ctx, project)
+		if in, err = e.observeOwned(ctx, p.Name); err != nil {
+			return rep, fmt.Errorf("apply %s: %w", p.Name, err)
+		}
+	}
 	// An interrupted recreate leaves a container named ID_NAME that compose
 	// keeps; the plan's names are how containers find each other.
 	if ms := misnamed(p, in); len(ms) > 0 {
@@ -142,13 +157,17 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 		if len(renamed) > 0 {
 			log.Warn("put right the names an interrupted recreate left", "renamed", renamed)
 		}
-		rep.Renamed = renamed
+		rep.Renamed = append(rep.Renamed, renamed...)
 		if err != nil {
 			return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 		}
 		if len(renamed) > 0 {
 			e.awaitNames(ctx, project)
 		}
+	}
+	// With the edge, the new app container starts beside the old one.
+	if err := e.startFirst(ctx, s, p, in, opts); err != nil {
+		return rep, fmt.Errorf("apply %s: %w", p.Name, err)
 	}
 	err = s.compose.Create(ctx, p, api.CreateOptions{
 		RemoveOrphans:        true,
@@ -162,6 +181,9 @@ func (e *Engine) Apply(ctx context.Context, project *types.Project, opts ApplyOp
 	if started != nil {
 		rep.Warnings = append(rep.Warnings, started.warnings...)
 		rep.Services = e.compare(ctx, p.Name, in, started.states)
+	}
+	if err == nil {
+		rep.Warnings = append(rep.Warnings, e.aimEdge(ctx, s, p)...)
 	}
 	return e.finish(ctx, p, rep, opts, err)
 }

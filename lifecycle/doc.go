@@ -31,6 +31,18 @@
 // removes those containers (their data stays in the bind mounts) and the
 // network when nothing else uses it.
 //
+// # The edge
+//
+// A project with wbd's edge service in front of its app (see package edge)
+// has its app rolled out start-first: [Engine.Apply] starts the new app
+// container beside the old one, waits until it is ready and steady, and
+// switches the edge to it, which drains the old one, before compose stops
+// the old one. A new container that is not ready never gets a request, and
+// the error is a [*StartFirstError]. The target the edge keeps in its
+// container tells Apply which of the two app containers an interrupted
+// rollout left serves. The edge's image is made on each engine from the
+// running wbd binary.
+//
 // # Optional services
 //
 // A service that others depend on only with `required: false` is optional:

@@ -42,6 +42,11 @@ type Engine struct {
 	remoteEnv map[string]readResult
 
 	sshHost string // see Host
+
+	archMu   sync.Mutex
+	archName string // see arch
+
+	hooks *stopHooks // see startFirst
 }
 
 // Option configures an Engine.
@@ -64,7 +69,7 @@ func WithLogger(l *slog.Logger) Option {
 // "" for the local default (DOCKER_HOST, the current docker context, or
 // the local socket), or unix:///path, tcp://HOST:PORT, ssh://user@box.
 func Connect(ctx context.Context, host string, opts ...Option) (*Engine, error) {
-	e := &Engine{progress: io.Discard, log: slog.New(slog.DiscardHandler)}
+	e := &Engine{progress: io.Discard, log: slog.New(slog.DiscardHandler), hooks: &stopHooks{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -86,7 +91,7 @@ func Connect(ctx context.Context, host string, opts ...Option) (*Engine, error) 
 	}
 	dockerCli, err := command.NewDockerCli(command.WithOutputStream(io.Discard), command.WithErrorStream(io.Discard))
 	if err == nil {
-		err = dockerCli.Initialize(cliOpts, command.WithAPIClient(apiClient))
+		err = dockerCli.Initialize(cliOpts, command.WithAPIClient(hookedClient{APIClient: apiClient, hooks: e.hooks}))
 	}
 	if err != nil {
 		_ = apiClient.Close()

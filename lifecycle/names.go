@@ -8,6 +8,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
 	"github.com/docker/compose/v5/pkg/api"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -20,6 +21,11 @@ type Misnamed struct {
 	// container was created to replace, and this one never started:
 	// Apply removes it rather than renaming it.
 	Unstarted bool
+	// Overlap is set when this container and the one holding Want are
+	// both started containers of one service: a start-first rollout was
+	// cut short. Apply keeps the one the edge sends requests to (see
+	// resolveOverlap).
+	Overlap bool
 }
 
 // Misnamed lists the containers of instance project.Name whose name is not
@@ -44,9 +50,11 @@ func (e *Engine) Misnamed(ctx context.Context, project *types.Project) ([]Misnam
 func misnamed(p *types.Project, in *instance) []Misnamed {
 	var out []Misnamed
 	holder := map[string]string{} // name -> ID
+	started := map[string]bool{}  // name -> it has started
 	for _, c := range in.containers {
 		ct := toContainer(c)
 		holder[ct.Name] = ct.ID
+		started[ct.Name] = c.State != container.StateCreated
 	}
 	for _, c := range in.containers {
 		svc, ok := p.Services[c.Labels[api.ServiceLabel]]
@@ -57,6 +65,7 @@ func misnamed(p *types.Project, in *instance) []Misnamed {
 		if want := containerName(p, svc); ct.Name != want {
 			m := Misnamed{Container: ct, Want: want}
 			m.Unstarted = unstartedReplacement(m, holder[want])
+			m.Overlap = ct.State != string(container.StateCreated) && started[want]
 			out = append(out, m)
 		}
 	}

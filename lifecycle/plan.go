@@ -206,6 +206,10 @@ func (p Plan) String() string {
 		parts = append(parts, fmt.Sprintf("%d legacy containers in the way", len(p.Legacy)))
 	}
 	for _, m := range p.Renames {
+		if m.Overlap {
+			parts = append(parts, m.Service+" settle ("+m.Name+" beside "+m.Want+", left by an interrupted start-first rollout: the one the edge sends requests to stays)")
+			continue
+		}
 		if m.Unstarted {
 			parts = append(parts, m.Service+" remove ("+m.Name+": never started; "+m.Want+" still runs)")
 			continue

@@ -13,9 +13,10 @@ import (
 	"github.com/docker/compose/v5/pkg/api"
 )
 
-// stopOrder is the order the imperative CLI stopped an instance in; starting
-// goes the other way. Services it does not name stop first.
-var stopOrder = []string{"app", "admin", "redis", "postgres"}
+// stopOrder is the order the imperative CLI stopped an instance in, after
+// the edge in front of the app; starting goes the other way. Services it
+// does not name stop first.
+var stopOrder = []string{"edge", "app", "admin", "redis", "postgres"}
 
 // stopGrace overrides a service's stop timeout.
 var stopGrace = map[string]time.Duration{"postgres": 30 * time.Second}
@@ -79,7 +80,8 @@ func (e *Engine) desiredWith(ctx context.Context, project *types.Project, kept b
 // part of the config hash. On engines that know healthchecks'
 // start_interval, each healthcheck with a start period gets one (see
 // withStartInterval): the hash then depends on the engine's API version,
-// never on anything else.
+// never on anything else; the edge's, on the wbd that applies it, whose
+// image the edge runs (see withEdgeImage).
 func desiredFor(p *types.Project, apiVersion string) (*types.Project, error) {
 	if p == nil || p.Name == "" {
 		return nil, errors.New("project has no name")
@@ -103,6 +105,7 @@ func desiredFor(p *types.Project, apiVersion string) (*types.Project, error) {
 		}
 		q.Services[name] = s
 	}
+	withEdgeImage(q)
 	return q, nil
 }
 

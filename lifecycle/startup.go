@@ -15,6 +15,14 @@ import (
 // defaultWaitTimeout bounds the wait for running and healthy containers.
 const defaultWaitTimeout = 2 * time.Minute
 
+// waitTimeout is o.WaitTimeout, or its default.
+func (o ApplyOptions) waitTimeout() time.Duration {
+	if o.WaitTimeout > 0 {
+		return o.WaitTimeout
+	}
+	return defaultWaitTimeout
+}
+
 // startResult is what bringing an instance's containers up found.
 type startResult struct {
 	states   []ServiceState // every service, in start order

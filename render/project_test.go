@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -86,6 +87,9 @@ func checkPlan(t *testing.T, p *types.Project, in *spec.Instance) {
 	if in.Admin != nil {
 		want = append(want, "admin")
 	}
+	if in.Edge != nil {
+		want = append(want, "edge")
+	}
 	slices.Sort(want)
 	if got := p.ServiceNames(); !slices.Equal(sorted(got), want) {
 		t.Fatalf("services=%v, want %v", got, want)
@@ -138,7 +142,9 @@ func checkPlan(t *testing.T, p *types.Project, in *spec.Instance) {
 	for _, sub := range []string{"sandbox", "exports", "assets"} {
 		mustMount(t, app, filepath.Join(in.Dir, sub), "/data/"+sub)
 	}
-	if len(app.Ports) != 1 || app.Ports[0].Published != itoa(in.Port) || app.Ports[0].Target != uint32(in.AppPort) {
+	if in.Edge != nil {
+		checkEdgeShape(t, p, in)
+	} else if len(app.Ports) != 1 || app.Ports[0].Published != itoa(in.Port) || app.Ports[0].Target != uint32(in.AppPort) {
 		t.Errorf("app ports=%+v, want %d:%d", app.Ports, in.Port, in.AppPort)
 	}
 	if d := app.DependsOn["postgres"]; d.Condition != types.ServiceConditionHealthy || !d.Required {
@@ -169,6 +175,33 @@ func checkPlan(t *testing.T, p *types.Project, in *spec.Instance) {
 		if got := admin.Environment["PGADMIN_DEFAULT_EMAIL"]; got == nil || *got != in.Admin.Email {
 			t.Errorf("admin PGADMIN_DEFAULT_EMAIL=%v, want %q", got, in.Admin.Email)
 		}
+	}
+}
+
+// checkEdgeShape asserts the edge's shape: it publishes the port, the app none;
+// it starts after the app, is never pulled, and carries the drain outside
+// its container's configuration.
+func checkEdgeShape(t *testing.T, p *types.Project, in *spec.Instance) {
+	t.Helper()
+	app, edge := p.Services["app"], p.Services["edge"]
+	if len(app.Ports) != 0 {
+		t.Errorf("app ports=%+v, want none: the edge publishes the port", app.Ports)
+	}
+	if len(edge.Ports) != 1 || edge.Ports[0].Published != itoa(in.Port) || edge.Ports[0].Target != 8080 {
+		t.Errorf("edge ports=%+v, want %d:8080", edge.Ports, in.Port)
+	}
+	if edge.ContainerName != in.Name+"-edge" || edge.PullPolicy != types.PullPolicyNever || edge.Image != testEdgeImage {
+		t.Errorf("edge container_name=%q pull_policy=%q image=%q, want %s-edge, never, %s", edge.ContainerName, edge.PullPolicy, edge.Image, in.Name, testEdgeImage)
+	}
+	if d, ok := edge.DependsOn["app"]; !ok || d.Condition != types.ServiceConditionStarted {
+		t.Errorf("edge depends_on app=%+v, want service_started: it starts last", d)
+	}
+	if got, want := strings.Join(edge.Command, " "), fmt.Sprintf("--listen :8080 --target %s:%d", in.Name, in.AppPort); got != want {
+		t.Errorf("edge command=%q, want %q", got, want)
+	}
+	x, _ := edge.Extensions[EdgeExtension].(map[string]any)
+	if got := x["drain"]; got != in.Edge.Drain.String() {
+		t.Errorf("edge %s drain=%v, want %s", EdgeExtension, got, in.Edge.Drain)
 	}
 }
 

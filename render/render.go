@@ -14,6 +14,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/wbd-dev/wbd/edge"
 	"github.com/wbd-dev/wbd/instdir"
 	"github.com/wbd-dev/wbd/spec"
 	"github.com/wbd-dev/wbd/templates"
@@ -41,10 +42,31 @@ type Renderer struct {
 	tmpl *template.Template
 	// where names the template file in messages.
 	where string
+	// edgeImage is the edge's image; "" for the running binary's.
+	edgeImage string
 }
 
+// Option tunes a Renderer.
+type Option func(*Renderer)
+
+// WithEdgeImage renders ref as the edge's image instead of the image
+// of the running binary (see edge.Self): for tests, whose binary changes
+// with every build.
+func WithEdgeImage(ref string) Option { return func(r *Renderer) { r.edgeImage = ref } }
+
 // New parses the templates in dir, or wbd's embedded default when dir is "".
-func New(dir string) (*Renderer, error) {
+func New(dir string, opts ...Option) (*Renderer, error) {
+	r, err := parse(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
+}
+
+func parse(dir string) (*Renderer, error) {
 	t := template.New(templates.Main).Option("missingkey=error").Funcs(funcs)
 	if dir == "" {
 		t, err := t.ParseFS(templates.FS, "*.tmpl")
@@ -81,8 +103,16 @@ func New(dir string) (*Renderer, error) {
 
 // Render executes the template for in and loads the output with compose-go.
 func (r *Renderer) Render(ctx context.Context, in *spec.Instance) (*Result, error) {
+	d := NewData(in)
+	if in.Edge != nil {
+		ref, err := r.edgeRef()
+		if err != nil {
+			return nil, fmt.Errorf("render %s: edge: %w", in.Name, err)
+		}
+		d.Edge.Image = ref
+	}
 	var buf bytes.Buffer
-	if err := r.tmpl.ExecuteTemplate(&buf, templates.Main, NewData(in)); err != nil {
+	if err := r.tmpl.ExecuteTemplate(&buf, templates.Main, d); err != nil {
 		return nil, fmt.Errorf("render %s: %s: %w", in.Name, r.where, err)
 	}
 	out, err := withPull(buf.Bytes(), in.Pull)
@@ -93,7 +123,21 @@ func (r *Renderer) Render(ctx context.Context, in *spec.Instance) (*Result, erro
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %s produced invalid compose: %w", in.Name, r.where, err)
 	}
+	if err := checkEdge(in, p); err != nil {
+		return nil, fmt.Errorf("render %s: %s: %w", in.Name, r.where, err)
+	}
 	return &Result{YAML: out, Project: p}, nil
+}
+
+func (r *Renderer) edgeRef() (string, error) {
+	if r.edgeImage != "" {
+		return r.edgeImage, nil
+	}
+	x, err := edge.Self()
+	if err != nil {
+		return "", err
+	}
+	return x.Ref, nil
 }
 
 // Load loads compose YAML as `docker compose config` would, with full
@@ -171,6 +215,20 @@ type Data struct {
 	// Subnet is the instance network's subnet (package subnets); ""
 	// leaves it to Docker.
 	Subnet string
+	// Edge is nil when the app publishes Port itself.
+	Edge *EdgeData
+}
+
+// EdgeData is the template's view of the edge in front of the app.
+type EdgeData struct {
+	Image string // made by wbd from its own binary, never pulled
+	Port  int    // the edge's port in its container, where Port maps to
+	// Target is the app on the instance's network: its container name and
+	// AppPort.
+	Target string
+	// Drain is how long requests in flight on an app container the edge
+	// leaves get, as a duration: "30s".
+	Drain string
 }
 
 // EnvVar is one extra app variable.
@@ -192,6 +250,9 @@ func NewData(in *spec.Instance) *Data {
 	d.Secrets.AdminPassword = instdir.SecretPath(in, instdir.AdminPassword)
 	d.Secrets.AppEnv = instdir.SecretEnvPath(in)
 	d.Labels.Managed, d.Labels.Instance = LabelManaged, LabelInstance
+	if in.Edge != nil {
+		d.Edge = &EdgeData{Port: edge.ListenPort, Target: fmt.Sprintf("%s:%d", in.Name, in.AppPort), Drain: in.Edge.Drain.String()}
+	}
 	for k, v := range in.Env {
 		d.Env = append(d.Env, EnvVar{k, v})
 	}

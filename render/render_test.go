@@ -66,6 +66,10 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// testEdgeImage stands for the edge image of the running binary, whose
+// name changes with every build.
+const testEdgeImage = "wbd.local/edge:0123456789abcdef"
+
 // renderArchive writes the archive's input files (not want/) to a temporary
 // directory and renders every instance of its instances.yaml.
 func renderArchive(t *testing.T, ar *txtar.Archive) map[string][]byte {
@@ -87,7 +91,7 @@ func renderArchive(t *testing.T, ar *txtar.Archive) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(cfg.Templates)
+	r, err := New(cfg.Templates, WithEdgeImage(testEdgeImage))
 	if err != nil {
 		t.Fatal(err)
 	}

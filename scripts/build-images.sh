@@ -4,7 +4,7 @@
 #   scripts/build-images.sh [--force] [--refresh-rootfs] [IMAGE...]
 #
 # IMAGE is any of: postgres redis admin app app2 app-nostart app-crash app-unhealthy
-# redis-broken (default: all).
+# app-otherport app-closeearly redis-broken (default: all).
 #
 #   wbd.local/postgres:15      Debian's PostgreSQL, official-image entrypoint variables
 #   wbd.local/redis:7          Debian's redis-server, reachable from other containers
@@ -14,9 +14,11 @@
 #   wbd.local/app-nostart:1    app:1 whose container cannot start (no entrypoint file)
 #   wbd.local/app-crash:1      app:1 that exits 1 two seconds after starting
 #   wbd.local/app-unhealthy:1  app:1 that serves but whose healthcheck always fails
+#   wbd.local/app-otherport:1  app:1 on PORT+1, healthy, nothing on PORT
+#   wbd.local/app-closeearly:1 app:1 on PORT+1, healthy, closing every connection on PORT
 #   wbd.local/redis-broken:1   a redis image whose container cannot start
 #
-# The three misbehaving app images are thin layers on wbd.local/app:1 (built first
+# The misbehaving app images are thin layers on wbd.local/app:1 (built first
 # when selected, else it must exist).
 #
 # postgres and redis are built FROM one base, wbd.local/standin-base:bookworm, a
@@ -40,7 +42,7 @@ readonly cache_dir="${WBD_IMAGE_CACHE:-/var/cache/wbd-images}"
 readonly suite=bookworm
 readonly label_hash=io.wbd.standin.hash
 readonly base_image="wbd.local/standin-base:$suite"
-readonly all_images=(postgres redis admin app app2 app-nostart app-crash app-unhealthy redis-broken)
+readonly all_images=(postgres redis admin app app2 app-nostart app-crash app-unhealthy app-otherport app-closeearly redis-broken)
 
 force=false
 refresh_rootfs=false
@@ -458,7 +460,7 @@ image_name() { # NAME
 	admin) echo wbd.local/admin:1 ;;
 	app) echo wbd.local/app:1 ;;
 	app2) echo wbd.local/app:2 ;;
-	app-nostart | app-crash | app-unhealthy) echo "wbd.local/$1:1" ;;
+	app-nostart | app-crash | app-unhealthy | app-otherport | app-closeearly) echo "wbd.local/$1:1" ;;
 	redis-broken) echo wbd.local/redis-broken:1 ;;
 	esac
 }
@@ -473,6 +475,8 @@ build() { # NAME
 	app-nostart) build_on_app app-nostart wbd.local/app-nostart:1 "cannot start by design" ;;
 	app-crash) build_on_app app-crash wbd.local/app-crash:1 "exits 1 after 2s by design" ./images/app-crash crash ;;
 	app-unhealthy) build_on_app app-unhealthy wbd.local/app-unhealthy:1 "never healthy by design" ;;
+	app-otherport) build_on_app app-otherport wbd.local/app-otherport:1 "listens on another port by design" ./images/misbehave misbehave ;;
+	app-closeearly) build_on_app app-closeearly wbd.local/app-closeearly:1 "closes connections early by design" ./images/misbehave misbehave ;;
 	redis-broken) build_redis_broken ;;
 	*) die "unknown image $1 (want one of: ${all_images[*]})" ;;
 	esac

@@ -1,5 +1,7 @@
 package spec
 
+import "time"
+
 // Defaults for fields neither an instance nor the defaults section sets; the
 // images are the plan's IMAGES_TO_PULL.
 const (
@@ -9,6 +11,10 @@ const (
 	// DefaultAdminEmail is the admin's login when admin.email is not set.
 	DefaultAdminEmail = "admin@example.com"
 	DefaultAppPort    = 8000
+	// DefaultEdgeDrain is edge.drain when edge is on without one.
+	DefaultEdgeDrain = 30 * time.Second
+	// MaxEdgeDrain bounds edge.drain: a rollout waits that long.
+	MaxEdgeDrain = time.Hour
 )
 
 // fillDefaults sets what is still unset after defaults and instance merged.

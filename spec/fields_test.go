@@ -44,7 +44,7 @@ func TestFieldErrors(t *testing.T) {
 		{"secret_env and env", head + "    env: {DATABASE_URL: \"postgres://db/app\"}\n    secret_env: {DATABASE_URL: postgres_url}\n", "x.yaml:8:18: instances.aa.secret_env.DATABASE_URL: DATABASE_URL is also set under instances.aa.env.DATABASE_URL (line 7); set it in one of them", ErrEnv},
 		{"secret_env and defaults env", "version: 1\nroot: /srv/wbd\ndefaults:\n  env: {DB: x}\ninstances:\n  aa:\n    port: 8001\n    images: {app: x}\n    secret_env: {DB: postgres_url}\n", "x.yaml:9:18: instances.aa.secret_env.DB: DB is also set under defaults.env.DB (line 4); set it in one of them", ErrEnv},
 		{"secret_env not a mapping", head + "    secret_env: [PGPASSWORD]\n", "x.yaml:7:17: instances.aa.secret_env: must be a mapping, got a list", ErrType},
-		{"unknown field lists secret_env", head + "    secrets: {}\n", "x.yaml:7:5: instances.aa.secrets: unknown field \"secrets\" (known: host, images, port, app_port, admin, env, secret_env, healthcheck, pull)", ErrUnknownField},
+		{"unknown field lists secret_env", head + "    secrets: {}\n", "x.yaml:7:5: instances.aa.secrets: unknown field \"secrets\" (known: host, images, port, app_port, admin, env, secret_env, healthcheck, pull, edge)", ErrUnknownField},
 
 		// A pull list holds image references, each once.
 		{"not a list", head + "    pull: alpine:3\n", "x.yaml:7:11: instances.aa.pull: must be a list of image references, e.g. [timroberton/comb:wb-hmis-r-linux], got a string", ErrType},

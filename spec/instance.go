@@ -21,7 +21,7 @@ type source struct {
 }
 
 // instanceFields are the fields of defaults and of every instance.
-const instanceFields = "host, images, port, app_port, admin, env, secret_env, healthcheck, pull"
+const instanceFields = "host, images, port, app_port, admin, env, secret_env, healthcheck, pull, edge"
 
 var imageKeys = map[string]bool{"app": true, "postgres": true, "redis": true, "admin": true}
 
@@ -77,6 +77,22 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 				}
 				return true
 			})
+		case "edge":
+			switch {
+			case val.Kind == yaml.ScalarNode && val.Tag == "!!bool":
+				l["edge"] = source{key, val, field}
+			case val.Kind == yaml.MappingNode:
+				l["edge"] = source{key, val, field}
+				p.submap(l, val, field, "edge", func(k *yaml.Node, f string) bool {
+					if k.Value != "drain" {
+						p.unknown(k, f, "drain")
+						return false
+					}
+					return true
+				})
+			default:
+				p.errorf(val, field, ErrType, "must be true, false or {drain: 30s}, got %s", kind(val))
+			}
 		default:
 			p.unknown(key, field, instanceFields)
 		}
@@ -87,7 +103,7 @@ func (p *parser) layer(m *yaml.Node, path string) layer {
 // nullIsNone are the fields whose entries an operator may comment out
 // one by one: with none left, YAML reads the field as null, which means
 // no entries, as if the field were left out.
-var nullIsNone = map[string]bool{"images": true, "admin": true, "env": true, "secret_env": true, "healthcheck": true, "pull": true}
+var nullIsNone = map[string]bool{"images": true, "admin": true, "env": true, "secret_env": true, "healthcheck": true, "pull": true, "edge": true}
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
@@ -111,17 +127,29 @@ func merge(def, inst layer) layer {
 		out[k] = v
 	}
 	if a, ok := inst["admin"]; ok && a.node.Kind == yaml.ScalarNode {
-		for k := range out {
-			if k == "admin" || strings.HasPrefix(k, "admin.") {
-				delete(out, k)
-			}
-		}
+		dropPrefix(out, "admin")
+	}
+	// edge: false turns off an edge the defaults turn on; edge: true keeps
+	// their drain.
+	if e, ok := inst["edge"]; ok && e.node.Kind == yaml.ScalarNode && !isTrue(e.node) {
+		dropPrefix(out, "edge")
 	}
 	for k, v := range inst {
 		out[k] = v
 	}
 	return out
 }
+
+// dropPrefix deletes field and its subfields from l.
+func dropPrefix(l layer, field string) {
+	for k := range l {
+		if k == field || strings.HasPrefix(k, field+".") {
+			delete(l, k)
+		}
+	}
+}
+
+func isTrue(n *yaml.Node) bool { return n.Tag == "!!bool" && strings.EqualFold(n.Value, "true") }
 
 // nameRE is the plan's rule with compose's own on top: a container_name
 // has at least two characters.
@@ -222,6 +250,12 @@ func (p *parser) decode(l, own layer, key *yaml.Node, field string) (*Instance, 
 	}
 	if _, ok := l["images.app"]; !ok && key != nil {
 		p.errorf(key, field+".images.app", ErrRequired, "required: the app image has no default; set it here or in defaults.images.app")
+	}
+	if e, ok := l["edge"]; ok && (e.node.Kind == yaml.MappingNode || isTrue(e.node)) {
+		in.Edge = &Edge{Drain: DefaultEdgeDrain}
+		if s, ok := l["edge.drain"]; ok {
+			in.Edge.Drain = p.drain(s)
+		}
 	}
 	p.envs(in, l)
 	if s, ok := l["healthcheck"]; ok {

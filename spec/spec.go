@@ -2,7 +2,10 @@
 // desired state of every instance, with errors that point at file, line and field.
 package spec
 
-import "path/filepath"
+import (
+	"path/filepath"
+	"time"
+)
 
 // Version is the only format version this wbd reads.
 const Version = 1
@@ -69,12 +72,23 @@ type Instance struct {
 	// containers runs: pulled with theirs, never run. The defaults' and
 	// the instance's own, sorted, each once.
 	Pull []string
+	// Edge is nil when the app is published directly; otherwise the edge
+	// owns the published port and app rollouts start the new container
+	// before the old one stops.
+	Edge *Edge
 	// Line is where the instance is named in the file, for messages.
 	Line int
 	// Subnet is the subnet its network is created with, given by package
 	// subnets from Config.Networks, never written in the file; "" leaves
 	// it to Docker.
 	Subnet string
+}
+
+// Edge runs the edge proxy in front of the app. Drain is how long the
+// requests still in flight on an app container the edge switched away from
+// get to end before they are closed.
+type Edge struct {
+	Drain time.Duration `json:"drain"`
 }
 
 // Secrets an instance's secret_env can name.

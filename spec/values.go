@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/distribution/reference"
 	"go.yaml.in/yaml/v3"
@@ -21,6 +22,20 @@ func (p *parser) email(s source) string {
 		return ""
 	}
 	return v
+}
+
+// drain reads edge.drain: a duration from 0s (close at once) to an hour.
+func (p *parser) drain(s source) time.Duration {
+	v, ok := p.str(s.node, s.field)
+	if !ok {
+		return DefaultEdgeDrain
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > MaxEdgeDrain {
+		p.errorf(s.node, s.field, ErrType, "must be a duration from 0s (close at once) to %s, such as 30s, got %q", MaxEdgeDrain, v)
+		return DefaultEdgeDrain
+	}
+	return d
 }
 
 func (p *parser) image(s source) string {
@@ -124,6 +139,9 @@ func (p *parser) nameConflicts(m *yaml.Node, all []instanceSources) {
 	for _, s := range all {
 		for _, suffix := range serviceSuffixes {
 			owner[key{hostOf(s.in), s.in.Name + "-" + suffix}] = s.in.Name + "'s " + suffix
+		}
+		if s.in.Edge != nil {
+			owner[key{hostOf(s.in), s.in.Name + "-edge"}] = s.in.Name + "'s edge"
 		}
 	}
 	for _, s := range all {

@@ -225,6 +225,10 @@ func printPlans(w io.Writer, plans []instancePlan) {
 			fmt.Fprintf(tw, "%s\t-\t%s\tin the way\tlegacy container without compose labels: wbd apply --adopt %s\n", p.Instance, c.Name, p.Instance)
 		}
 		for _, m := range p.Renames {
+			if m.Overlap {
+				fmt.Fprintf(tw, "%s\t%s\t%s\tsettle\tstarted beside %s by an interrupted start-first rollout: the one the edge sends requests to stays, the other is removed\n", p.Instance, m.Service, m.Name, m.Want)
+				continue
+			}
 			if m.Unstarted {
 				fmt.Fprintf(tw, "%s\t%s\t%s\tremove\tnever started by an interrupted recreate; %s still runs\n", p.Instance, m.Service, m.Name, m.Want)
 				continue
@@ -285,6 +289,10 @@ type renameJSON struct {
 	// Remove: the container never started beside the one it was to
 	// replace, and apply removes it instead.
 	Remove bool `json:"remove,omitempty"`
+	// Overlap: both it and the container holding To started, in a
+	// start-first rollout cut short; apply keeps the one the edge sends
+	// requests to and removes the other.
+	Overlap bool `json:"overlap,omitempty"`
 }
 
 func toPlanJSON(p lifecycle.Plan) planJSON {
@@ -301,7 +309,7 @@ func toPlanJSON(p lifecycle.Plan) planJSON {
 		out.Legacy = append(out.Legacy, containerJSON{Name: c.Name, ID: c.ID, Image: c.Image, State: c.State})
 	}
 	for _, m := range p.Renames {
-		out.Renames = append(out.Renames, renameJSON{Service: m.Service, From: m.Name, To: m.Want, ID: m.ID, Remove: m.Unstarted})
+		out.Renames = append(out.Renames, renameJSON{Service: m.Service, From: m.Name, To: m.Want, ID: m.ID, Remove: m.Unstarted, Overlap: m.Overlap})
 	}
 	return out
 }

@@ -115,6 +115,7 @@ held because it was): the instance runs its last healthy revision again.`,
 		newRunCmd(g),
 		newCacheCmd(g),
 		newVersionCmd(),
+		newEdgeCmd(),
 	)
 	addFileFlag(root, g)
 	setVersionFlag(root)

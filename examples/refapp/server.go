@@ -73,6 +73,7 @@ func (a *app) handler() http.Handler {
 	mux.HandleFunc("GET /datasets/{id}", a.getDataset)
 	mux.Handle("/caches/flush-all", cache.FlushHandler(a.redis))
 	mux.HandleFunc("GET /health", a.health)
+	mux.HandleFunc("GET /events", events)
 	return mux
 }
 

@@ -12,13 +12,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/wbd-dev/wbd/images/internal/child"
 )
 
 func main() {
@@ -35,32 +34,19 @@ func main() {
 		}
 		after = d
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	cmd := exec.Command(os.Args[1], os.Args[2:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
+	code, err := child.Start(cmd)
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "crash: %v\n", err)
 		os.Exit(127)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	crash := time.After(after)
-	for {
-		select {
-		case sig := <-sigs:
-			_ = cmd.Process.Signal(sig)
-		case err := <-done:
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				os.Exit(exit.ExitCode())
-			}
-			os.Exit(0)
-		case <-crash:
-			// As PID 1, exiting takes the child with it.
-			fmt.Fprintf(os.Stderr, "crash: crashing %v after start, as this stand-in image does by design\n", after)
-			_ = cmd.Process.Kill()
-			os.Exit(1)
-		}
+	select {
+	case c := <-code:
+		os.Exit(c)
+	case <-time.After(after):
+		// As PID 1, exiting takes the child with it.
+		fmt.Fprintf(os.Stderr, "crash: crashing %v after start, as this stand-in image does by design\n", after)
+		_ = cmd.Process.Kill()
+		os.Exit(1)
 	}
 }
