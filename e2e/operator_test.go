@@ -43,7 +43,7 @@ type instance struct {
 	Host      string // "": the local engine
 	Images    images
 	Pull      []string // images to pull and never run
-	Edge      string // edge's value in the file: "true", "{drain: 1s}"; "": none
+	Edge      string   // edge's value in the file: "true", "{drain: 1s}"; "": none
 }
 
 type images struct{ App, Postgres, Redis, Admin string }
